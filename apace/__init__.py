@@ -1,0 +1,1 @@
+"""A-PACE apace package."""

