@@ -17,17 +17,23 @@ __all__ = ["add", "sub", "mul", "rounder", "round_pair", "two_sum64", "round_bit
 
 def add(a, b, fmt: FloatFormat) -> np.ndarray:
     """a + b, exact then rounded once (RNE) into fmt."""
-    return round_to(np.asarray(a, np.float64) + np.asarray(b, np.float64), fmt)
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact = np.asarray(a, np.float64) + np.asarray(b, np.float64)
+    return round_to(exact, fmt)
 
 
 def sub(a, b, fmt: FloatFormat) -> np.ndarray:
     """a - b, exact then rounded once (RNE) into fmt."""
-    return round_to(np.asarray(a, np.float64) - np.asarray(b, np.float64), fmt)
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact = np.asarray(a, np.float64) - np.asarray(b, np.float64)
+    return round_to(exact, fmt)
 
 
 def mul(a, b, fmt: FloatFormat) -> np.ndarray:
     """a * b, exact then rounded once (RNE) into fmt."""
-    return round_to(np.asarray(a, np.float64) * np.asarray(b, np.float64), fmt)
+    with np.errstate(invalid="ignore", over="ignore"):
+        exact = np.asarray(a, np.float64) * np.asarray(b, np.float64)
+    return round_to(exact, fmt)
 
 
 def round_bits_unbounded(x, m: int, emin: int) -> np.ndarray:
