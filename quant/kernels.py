@@ -1,0 +1,225 @@
+"""Attention numerics on numpy float64 arrays, built from golden/ (exact mode) or from exact sums plus
+sampled accumulation errors (statistical mode).
+
+Shapes: q (B, H, Sq, D), k and v (B, H, Sk, D) (KV heads already repeated), `allowed` a boolean array
+broadcastable to (B, H, Sq, Sk) (True: the query may attend to the key), `bias` an additive float
+array of the same shape or None.  Every value is a float64 that holds a value of the stated format.
+
+Exact mode, per attention call (docs/quant.md has the full contract):
+ 1. stage 1: Q and K are MX-quantised along head_dim (golden.mx.mx_quantize; k must divide D) or,
+    with element format 'none', used as they are (fp32 values).  Each score is a dot product along
+    head_dim: with MX, each block's exact sum times 2^(sa+sb) is rounded once into acc_qk and the
+    D/k block values are accumulated with acc_qk's scheme and order (= golden.mx.mx_dot); without MX,
+    the D exact products are the accumulated elements (= golden.accumulate of the products).
+    The score times `scaling` (and + bias, if any) is rounded once into FP32.
+ 2. stage 2: the scores of a row are MX-quantised along the key axis (masked positions enter the
+    quantiser as 0, which never changes a block's maximum; the axis is zero-padded to a multiple
+    of k), then m = max over allowed keys, e_j = FP32(exp(s_j - m)) for allowed keys and exactly 0
+    for masked ones.  The softmax denominator is golden.accumulate over the whole key axis (Sk
+    elements; masked keys enter as exact zeros) with acc_sum.  P_j = FP32(e_j / denominator).
+ 3. stage 3: P (per row) and V (per column) are MX-quantised along the key axis (zero-padded to a
+    multiple of k; masked P are exact zeros), and each output element is the MX dot product along
+    the key axis with acc_pv (or, with 'none', golden.accumulate of the Sk exact products).
+Exactness of the vectorised parts (proved by tests/quant against golden on random tensors):
+  * a block sum is computed by a float64 matmul when every partial sum is exact in float64
+    (all products are multiples of min_subnormal_a * min_subnormal_b and |sum| < k * max_a * max_b
+    needs <= 52 bits); otherwise golden.mx.block_values is called on the broadcast operands;
+  * Kulisch with an accumulator whose values (multiples of its min subnormal up to n * max) fit in
+    52 bits is a float64 sum (exact) rounded once; otherwise golden.accumulate.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from golden.accumulate import accumulate
+from golden.formats import FP32, FloatFormat, round_to, rounder
+from golden.mx import SCALE_MAX, MXTensor, block_values, mx_quantize
+
+from .config import AccSpec, AttnConfig, StageFormat
+
+_F32 = rounder(FP32)
+CHUNK_ELEMS = 1 << 22  # elements per temporary product array (float64: 32 MiB)
+
+
+# ---------------------------------------------------------------------- building blocks
+def matmul_exact(fa: FloatFormat, fb: FloatFormat, k: int) -> bool:
+    """True when a float64 sum of k products of fa x fb values is exact in any order."""
+    q = math.log2(fa.min_subnormal) + math.log2(fb.min_subnormal)
+    top = math.log2(fa.max_value) + math.log2(fb.max_value) + math.ceil(math.log2(max(k, 1)))
+    return top - q <= 52
+
+
+def kulisch_fast_ok(acc: FloatFormat, n: int) -> bool:
+    """True when the float64 sum of n values of `acc` is exact (see module doc)."""
+    return math.log2(acc.max_value) + 1 + math.ceil(math.log2(max(n, 1))) - math.log2(acc.min_subnormal) <= 52
+
+
+def reduce_last(x: np.ndarray, spec: AccSpec) -> np.ndarray:
+    """golden.accumulate(x, spec...).value over the last axis (with the exact Kulisch fast path)."""
+    acc = spec.acc_fmt
+    if spec.scheme == "kulisch" and x.shape[-1] > 0 and kulisch_fast_ok(acc, x.shape[-1]):
+        xa = rounder(acc)(x)
+        if np.isfinite(xa).all():
+            return round_to(xa.sum(axis=-1) + 0.0, acc)
+    return accumulate(x, spec.scheme, acc, spec.comp_fmt, spec.order).value
+
+
+def quantize_padded(x: np.ndarray, st: StageFormat, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """MX-quantise x along `axis` after zero-padding it to a multiple of st.k.
+
+    Returns (elements, scale_exp, original length); elements keep the padded length."""
+    n = x.shape[axis]
+    pad = (-n) % st.k
+    if pad:
+        widths = [(0, 0)] * x.ndim
+        widths[axis] = (0, pad)
+        x = np.pad(x, widths)
+    t = mx_quantize(x, st.fmt, st.k, axis=axis, scale_rule=st.scale_rule)
+    return t.elements, t.scale_exp, n
+
+
+def mx_values(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
+    """Dequantised MX values of x along axis (x itself for element format 'none')."""
+    if st.fmt is None:
+        return x
+    el, sc, n = quantize_padded(x, st, axis)
+    ax = axis % x.ndim
+    s = np.repeat(sc, st.k, axis=ax)
+    v = np.where(s > SCALE_MAX, np.nan, np.ldexp(el, np.minimum(s, SCALE_MAX)))
+    return np.take(v, np.arange(n), axis=ax)
+
+
+def _row_chunks(rows: int, per_row: int):
+    step = max(1, CHUNK_ELEMS // max(per_row, 1))
+    for r0 in range(0, rows, step):
+        yield slice(r0, min(rows, r0 + step))
+
+
+def mx_block_matmul(
+    ae: np.ndarray, asc: np.ndarray, be: np.ndarray, bsc: np.ndarray, st: StageFormat, acc: FloatFormat
+) -> np.ndarray:
+    """Level-1 MX block values of A @ B: A elements (..., M, K) with scales (..., M, K/k) (blocks along
+    its last axis), B elements (..., K, N) with scales (..., K/k, N) (blocks along axis -2).
+    Returns (..., M, N, K/k): each block's exact sum times 2^(sa+sb) rounded once into acc
+    (= golden.mx.block_values)."""
+    k = st.k
+    nb = ae.shape[-1] // k
+    fast = matmul_exact(st.fmt, st.fmt, k)
+    out = np.empty((*np.broadcast_shapes(ae.shape[:-2], be.shape[:-2]), ae.shape[-2], be.shape[-1], nb))
+    if fast:  # all blocks in one batched float64 matmul (exact in any summation order, see module doc)
+        import torch
+
+        a4 = np.ascontiguousarray(np.moveaxis(ae.reshape(*ae.shape[:-1], nb, k), -2, -3))  # (..., nb, M, k)
+        b4 = np.ascontiguousarray(be.reshape(*be.shape[:-2], nb, k, be.shape[-1]))  # (..., nb, k, N)
+        hi = np.moveaxis(torch.matmul(torch.from_numpy(a4), torch.from_numpy(b4)).numpy(), -3, -1)
+        sa = asc[..., :, None, :]
+        sb = np.moveaxis(bsc, -2, -1)[..., None, :, :]
+        nan = (sa > SCALE_MAX) | (sb > SCALE_MAX)
+        v = round_to(np.ldexp(hi, np.where(nan, 0, sa + sb)), acc)
+        if nan.any() or np.isnan(hi).any():
+            v = np.where(nan | np.isnan(hi), np.nan, v)
+        return np.ascontiguousarray(v)
+    for b in range(nb):  # golden on the broadcast operands, a few rows at a time
+        ab = ae[..., b * k : (b + 1) * k]
+        bb = np.swapaxes(be[..., b * k : (b + 1) * k, :], -1, -2)
+        M, N = ab.shape[-2], bb.shape[-2]
+        lead = out.shape[:-3]
+        for rs in _row_chunks(M, N * k * int(np.prod(lead) or 1)):
+            ta_el = np.broadcast_to(ab[..., rs, None, :], (*lead, rs.stop - rs.start, N, k))
+            tb_el = np.broadcast_to(bb[..., None, :, :], (*lead, rs.stop - rs.start, N, k))
+            ta_sc = np.broadcast_to(asc[..., rs, b][..., :, None, None], (*lead, rs.stop - rs.start, N, 1))
+            tb_sc = np.broadcast_to(bsc[..., b, :][..., None, :, None], (*lead, rs.stop - rs.start, N, 1))
+            ta = MXTensor(np.ascontiguousarray(ta_el), np.ascontiguousarray(ta_sc), st.fmt, k, -1, st.scale_rule)
+            tb = MXTensor(np.ascontiguousarray(tb_el), np.ascontiguousarray(tb_sc), st.fmt, k, -1, st.scale_rule)
+            out[..., rs, :, b] = block_values(ta, tb, acc)[..., 0]
+    return out
+
+
+def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> np.ndarray:
+    """C = A @ B (A (..., M, K), B (..., K, N)) with golden numerics: MX along K with stage `st`
+    (or plain exact products for 'none') and the accumulator `spec` across blocks / products."""
+    acc = spec.acc_fmt
+    if st.fmt is not None:
+        ae, asc, _ = quantize_padded(a, st, axis=-1)
+        be, bsc, _ = quantize_padded(b, st, axis=-2)
+        return reduce_last(mx_block_matmul(ae, asc, be, bsc, st, acc), spec)
+    bt = np.swapaxes(b, -1, -2)  # (..., N, K)
+    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+    out = np.empty((*lead, M, N))
+    for rs in _row_chunks(M, N * K * int(np.prod(lead) or 1)):
+        prod = a[..., rs, None, :] * bt[..., None, :, :]  # exact: fp32 x fp32 fits float64
+        out[..., rs, :] = reduce_last(prod, spec)
+    return out
+
+
+# ---------------------------------------------------------------------- the attention stages
+def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 2 up to the numerators: (e, count of allowed keys per row)."""
+    allowed = np.broadcast_to(allowed, s.shape)
+    if cfg.scores.fmt is not None:
+        s = mx_values(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
+    m = np.max(np.where(allowed, s, -np.inf), axis=-1, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.where(allowed, _F32(np.exp(s - m)), 0.0)
+    return e, allowed.sum(axis=-1)
+
+
+def _scores(q, k, scaling, bias, dot) -> np.ndarray:
+    s = dot(q, np.swapaxes(k, -1, -2))
+    s = _F32(s * scaling)
+    if bias is not None:
+        s = _F32(s + bias)
+    return s
+
+
+def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> np.ndarray:
+    """Exact-mode attention output (B, H, Sq, D), float64 values in acc_pv's format."""
+    s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk))
+    e, _ = _softmax_parts(s, allowed, cfg)
+    denom = reduce_last(e, cfg.acc_sum)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = _F32(e / denom[..., None])
+    return dot_exact(p, v, cfg.pv, cfg.acc_pv)
+
+
+# ---------------------------------------------------------------------- statistical mode
+def _blocks(count: np.ndarray, st: StageFormat) -> np.ndarray:
+    """Number of accumulated terms for `count` products: MX blocks holding them, or count itself."""
+    return count if st.fmt is None else -(-count // st.k)
+
+
+def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig, model, rng) -> np.ndarray:
+    """Statistical-mode attention: MX quantisation exact (golden), each sum the exact float64 sum of
+    its terms plus an error drawn from `model.sample` for the configured accumulator, the number of
+    terms actually accumulated (allowed keys, or their MX blocks) and the sum of |terms|."""
+
+    def err(spec: AccSpec, dist: str, n, sum_abs):
+        if model is None:
+            return 0.0
+        n = np.broadcast_to(np.asarray(n, dtype=np.int64), sum_abs.shape)
+        out = model.sample(scheme=spec.scheme, order=spec.order, acc=spec.acc, comp=spec.comp, dist=dist,
+                           n=n, sum_abs=sum_abs, rng=rng)
+        return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
+
+    D = q.shape[-1]
+    qv, kv = mx_values(q, cfg.qk, -1), mx_values(k, cfg.qk, -1)
+    kt = np.swapaxes(kv, -1, -2)
+    dot = qv @ kt
+    dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), np.abs(qv) @ np.abs(kt))
+    s = _F32(dot * scaling)
+    if bias is not None:
+        s = _F32(s + bias)
+    e, count = _softmax_parts(s, allowed, cfg)
+    exact = e.sum(axis=-1)
+    denom = exact + err(cfg.acc_sum, "softmax", count, exact)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = _F32(e / denom[..., None])
+    pv_, vv = mx_values(p, cfg.pv, -1), mx_values(v, cfg.pv, -2)
+    out = pv_ @ vv
+    n = _blocks(count, cfg.pv)[..., None]
+    return out + err(cfg.acc_pv, "mx_products", n, np.abs(pv_) @ np.abs(vv))

@@ -1,0 +1,168 @@
+"""quant.kernels (exact mode) against golden/, bit for bit, on random tensors.
+
+The reference below is written from golden's public per-matrix / per-row functions (mx_matmul,
+mx_quantize, accumulate, round_to) one head and one row at a time, following the stage contract in
+docs/quant.md; the kernels are vectorised over heads and rows, use a batched float64 matmul for block
+sums, a float64 sum for narrow Kulisch accumulators, padding and chunking."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from golden.accumulate import ORDERS, SCHEMES, accumulate
+from golden.formats import FP32, parse_format, round_to
+from golden.mx import mx_matmul, mx_quantize
+from quant import kernels
+from quant.config import AccSpec, AttnConfig, StageFormat
+
+ELEM_FORMATS = ("E4M3", "E5M2", "E3M2", "E2M3", "E2M1", "INT8", "INT4", "E3M4-ieee", "FP16")
+
+
+def bits_equal(a, b) -> bool:
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return False
+    nan = np.isnan(a) & np.isnan(b)
+    return bool(np.all(nan | (a.view(np.int64) == b.view(np.int64))))
+
+
+def rand32(rng, shape, scale=1.0):
+    return (rng.standard_normal(shape) * scale).astype(np.float32).astype(np.float64)
+
+
+# ---------------------------------------------------------------------- the reference
+def ref_dot(a, b, st: StageFormat, spec: AccSpec):
+    """a (M, K) @ b (K, N) by golden: mx_matmul (K zero-padded to a multiple of k) or accumulate of products."""
+    acc, comp = parse_format(spec.acc), None if spec.comp is None else parse_format(spec.comp)
+    if st.elem == "none":
+        return accumulate(a[:, None, :] * b.T[None, :, :], spec.scheme, acc, comp, spec.order).value
+    pad = (-a.shape[1]) % st.k
+    a = np.pad(a, ((0, 0), (0, pad)))
+    b = np.pad(b, ((0, pad), (0, 0)))
+    return mx_matmul(a, b, st.elem, st.elem, st.k, spec.scheme, acc, comp, spec.order, st.scale_rule)
+
+
+def ref_attention(q, k, v, scaling, cfg: AttnConfig):
+    B, H, S, D = q.shape
+    out = np.empty_like(q)
+    for b in range(B):
+        for h in range(H):
+            s = round_to(ref_dot(q[b, h], k[b, h].T, cfg.qk, cfg.acc_qk) * scaling, FP32)
+            p = np.zeros((S, S))
+            for i in range(S):
+                row = np.where(np.arange(S) <= i, s[i], 0.0)
+                if cfg.scores.elem != "none":
+                    kk = cfg.scores.k
+                    padded = np.pad(row, (0, (-S) % kk))
+                    row = mx_quantize(padded, cfg.scores.elem, kk, scale_rule=cfg.scores.scale_rule).values[:S]
+                m = row[: i + 1].max()
+                e = np.zeros(S)
+                e[: i + 1] = round_to(np.exp(row[: i + 1] - m), FP32)
+                sp = cfg.acc_sum
+                den = accumulate(e, sp.scheme, sp.acc, sp.comp, sp.order).value
+                p[i] = round_to(e / den, FP32)
+            out[b, h] = ref_dot(p, v[b, h], cfg.pv, cfg.acc_pv)
+    return out
+
+
+def causal(S):
+    return (np.arange(S)[None, :] <= np.arange(S)[:, None])[None, None]
+
+
+# ---------------------------------------------------------------------- dot products
+@pytest.mark.parametrize("elem", ELEM_FORMATS)
+@pytest.mark.parametrize("k", [1, 4, 32])
+def test_mx_dot_matches_golden_every_format_and_k(elem, k):
+    rng = np.random.default_rng(hash((elem, k)) % 2**32)
+    a = rand32(rng, (2, 5, 64), 3.0)
+    b = rand32(rng, (2, 64, 7), 0.5)
+    a[0, 1, :8] *= 1e3  # a block with a wide range
+    st = StageFormat(elem, k)
+    spec = AccSpec("naive", "FP32")
+    got = kernels.dot_exact(a, b, st, spec)
+    for i in range(2):
+        assert bits_equal(got[i], ref_dot(a[i], b[i], st, spec)), (elem, k, i)
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("acc", ["FP32", "BF16", "E5M3-ieee"])
+def test_dot_matches_golden_every_scheme(scheme, order, acc):
+    rng = np.random.default_rng(7)
+    a = rand32(rng, (3, 40))
+    b = rand32(rng, (40, 6))
+    for st in (StageFormat("none"), StageFormat("E4M3", 8), StageFormat("E2M1", 4)):
+        spec = AccSpec(scheme, acc, None, order)
+        got = kernels.dot_exact(a[None], b[None], st, spec)[0]
+        assert bits_equal(got, ref_dot(a, b, st, spec)), (scheme, order, acc, st)
+
+
+@pytest.mark.parametrize("acc", ["E5M3-ieee", "E4M3", "BF16", "FP32", "FP16"])
+def test_kulisch_fast_path_equals_golden(acc):
+    rng = np.random.default_rng(3)
+    x = np.concatenate([rng.standard_normal((50, 300)) * 10, rng.random((50, 300)) * 1e-3], axis=1)
+    x[0] = 0.0
+    x[1] = -0.0
+    x[2, :5] = [1e4, -1e4, 3.0, -3.0, 0.5]
+    spec = AccSpec("kulisch", acc)
+    assert bits_equal(kernels.reduce_last(x, spec), accumulate(x, "kulisch", acc).value)
+
+
+def test_fast_paths_are_taken_where_claimed():
+    """The exactness conditions themselves: E4M3 x E4M3 with k = 32 fits float64; FP16 x FP16 does not."""
+    assert kernels.matmul_exact(parse_format("E4M3"), parse_format("E4M3"), 32)
+    assert not kernels.matmul_exact(parse_format("FP16"), parse_format("FP16"), 32)
+    assert kernels.kulisch_fast_ok(parse_format("E5M3-ieee"), 4096)
+    assert not kernels.kulisch_fast_ok(FP32, 2)
+
+
+# ---------------------------------------------------------------------- the whole attention
+CONFIGS = [
+    AttnConfig(),
+    AttnConfig(qk={"elem": "E4M3", "k": 8}, scores={"elem": "E4M3", "k": 8}, pv={"elem": "E4M3", "k": 8}),
+    AttnConfig(qk={"elem": "E2M1", "k": 16}, scores={"elem": "E3M2", "k": 4, "scale_rule": "ceil"},
+               pv={"elem": "INT8", "k": 32}),
+    AttnConfig(qk={"elem": "E5M2", "k": 4}, acc_qk={"scheme": "kahan", "acc": "BF16"},
+               acc_sum={"scheme": "naive", "acc": "E5M3-ieee"}, acc_pv={"scheme": "neumaier", "acc": "E5M3-ieee"}),
+]
+
+
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.qk.elem}-{c.scores.elem}-{c.pv.elem}")
+def test_attention_exact_matches_golden_reference(cfg):
+    rng = np.random.default_rng(11)
+    S, D = 37, 16  # S not a multiple of any k: padding of the key axis is exercised
+    q, k, v = rand32(rng, (1, 2, S, D), 2.0), rand32(rng, (1, 2, S, D), 2.0), rand32(rng, (1, 2, S, D))
+    got = kernels.attention_exact(q, k, v, 0.25, causal(S), None, cfg)
+    assert bits_equal(got, ref_attention(q, k, v, 0.25, cfg))
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("order", ORDERS)
+def test_attention_exact_every_scheme(scheme, order):
+    rng = np.random.default_rng(5)
+    S, D = 24, 8
+    q, k, v = rand32(rng, (1, 1, S, D), 2.0), rand32(rng, (1, 1, S, D), 2.0), rand32(rng, (1, 1, S, D))
+    acc = {"scheme": scheme, "acc": "E5M3-ieee", "order": order}
+    cfg = AttnConfig(qk={"elem": "E4M3", "k": 8}, pv={"elem": "E4M3", "k": 8},
+                     acc_qk={**acc, "acc": "BF16"}, acc_sum=acc, acc_pv=acc)
+    got = kernels.attention_exact(q, k, v, 0.5, causal(S), None, cfg)
+    assert bits_equal(got, ref_attention(q, k, v, 0.5, cfg))
+
+
+def test_masked_positions_are_exact_zeros():
+    """Changing K and V at masked (future) positions cannot change earlier rows' outputs (from a V
+    block boundary on: V's MX blocks run along the key axis, so a block's shared scale is common to
+    the rows that see part of it)."""
+    rng = np.random.default_rng(2)
+    S, D = 20, 8
+    q, k, v = rand32(rng, (1, 1, S, D)), rand32(rng, (1, 1, S, D)), rand32(rng, (1, 1, S, D))
+    cfg = AttnConfig(qk={"elem": "E4M3", "k": 8}, scores={"elem": "E4M3", "k": 8}, pv={"elem": "E2M1", "k": 8})
+    a = kernels.attention_exact(q, k, v, 0.3, causal(S), None, cfg)
+    k2, v2 = k.copy(), v.copy()
+    k2[..., 16:, :] *= 100.0
+    v2[..., 16:, :] *= -7.0
+    b = kernels.attention_exact(q, k2, v2, 0.3, causal(S), None, cfg)
+    assert bits_equal(a[..., :16, :], b[..., :16, :])
+    assert not bits_equal(a[..., 16:, :], b[..., 16:, :])
