@@ -1,0 +1,72 @@
+"""`apace summary`: the Pareto front and the best candidate of a stored DSE run, as a table."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .dse import DEFAULT_OUT
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("summary", help="print the Pareto front and best candidate of stored DSE results",
+                              description=__doc__)
+    p.add_argument("run", nargs="?", help=f"a DSE output directory (default: the newest under {DEFAULT_OUT}/)")
+    p.add_argument("--all", action="store_true", help="list every design point, not only the front")
+    p.set_defaults(func=lambda a: print_summary(_find(a.run), show_all=a.all))
+
+
+def _find(run: str | None) -> Path:
+    if run:
+        path = Path(run)
+        if not (path / "results.csv").exists():
+            raise ValueError(f"'{run}' holds no DSE results (results.csv); run `apace dse run SPEC.yaml` first")
+        return path
+    runs = sorted(Path(DEFAULT_OUT).glob("*/results.csv"), key=lambda p: p.stat().st_mtime)
+    if not runs:
+        raise ValueError(f"no DSE results under {DEFAULT_OUT}/; run `apace run` or `apace dse run SPEC.yaml` first")
+    return runs[-1].parent
+
+
+def _fmt(v) -> str:
+    if isinstance(v, float):
+        if v != v:
+            return "-"
+        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"
+    return str(v)
+
+
+def table(df, cols: list[str]) -> str:
+    cells = [[c for c in cols]] + [[_fmt(r[c]) for c in cols] for _, r in df.iterrows()]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(cols))]
+    lines = ["  ".join(x.rjust(w) if i else x.ljust(w) for i, (x, w) in enumerate(zip(row, widths))) for row in cells]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def print_summary(run_dir: Path, show_all: bool = False) -> int:
+    import pandas as pd
+
+    run_dir = Path(run_dir)
+    df = pd.read_csv(run_dir / "results.csv")
+    meta = json.loads((run_dir / "summary.json").read_text()) if (run_dir / "summary.json").exists() else {}
+    objectives = meta.get("objectives", ["lut", "ppl"])
+    stage_cols = [c for c in df.columns if c.endswith(("_elem", "_k", "_acc", "_scheme"))]
+    metric_cols = [c for c in ("lut", "ff", "carry", "dsp", "ppl", "ppl_mode") if c in df.columns]
+    front = df if show_all else df[df["on_front"]]
+    front = front.sort_values(objectives[0])
+    print(f"\nA-PACE design-space exploration '{meta.get('name', run_dir.name)}': {len(df)} design points, "
+          f"{int(df['on_front'].sum())} on the Pareto front over {', '.join(objectives)} (all minimised)")
+    print(f"perplexity: {meta.get('evaluator', '?')}; hardware: Yosys xc7 cells via the cost model "
+          f"({meta.get('cost_model', '?')})")
+    for note in meta.get("notes", []):
+        print(f"note: {note}")
+    print()
+    print(table(front.assign(best=front["best"].map({True: "*", False: ""})), ["best", *stage_cols, *metric_cols, "score"]))
+    b = df[df["best"]].iloc[0]
+    w = meta.get("weights", {})
+    print(f"\nbest candidate (*): {b['label']}")
+    print("  " + ", ".join(f"{m} = {_fmt(b[m])}" for m in metric_cols if m != "ppl_mode")
+          + f"; score {b['score']:.3f} (weighted mean of value/best-on-front, weights {w})")
+    print(f"  files: {run_dir / 'results.csv'}, {run_dir / 'front.png'}")
+    return 0

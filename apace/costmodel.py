@@ -1,0 +1,298 @@
+"""Closed-form hardware cost model fitted on synth_results/, with honest validation.
+
+For every unit (a results file, e.g. `fp_add`, `acc_seq`) and every value of its structural
+parameter `SCHEME` (one fit per accumulation scheme), each metric (LUTs, FFs, CARRY4 cells) is
+modelled as
+
+    cost(p) = sum_i c_i * f_i(p),   c_i >= 0,   f_i(p) >= 0
+
+where the f_i are physically motivated features of the integer design parameters (a constant,
+widths, shifter sizes w*log2(w), multiplier areas m_a*m_b, K times per-product widths, 2^e for
+exact-accumulator registers, ...; see `features()`), plus indicators of the special-value and
+overflow policies (`SPECIAL`, `OVF`, `SPA`, `SPB`) scaled by the format width.  Coefficients come from non-negative least
+squares on *relative* residuals (each row weighted by 1/y, which is what MAPE measures).  The
+constant's coefficient is bounded below by half a cell whenever every training row is non-zero,
+so the model never predicts a negative cost and never a zero one for a resource the unit always
+uses; it predicts zero only for a resource that some measured configuration of that group does not
+use at all (e.g. FFs of a combinational unit).
+
+Validation is k-fold over configurations (each fold's rows are held out of the fit), reported as
+MAPE per unit and metric next to the targets (LUT <= 10 %, FF <= 5 %), plus the in-sample MAPE.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+MODEL_METRICS = ("lut", "ff", "carry")
+CATEGORICAL = ("SCHEME",)  # structurally different datapaths: one fit per value
+POLICY_PARAMS = ("SPECIAL", "OVF", "SPA", "SPB", "CSPECIAL", "COVF")  # small effects: indicator features
+TARGETS = {"lut": 10.0, "ff": 5.0}
+
+
+class CostModelError(ValueError):
+    """A prediction was asked for a unit / group the model was not fitted on (message lists what exists)."""
+
+
+def _lg(x: float) -> float:
+    return math.log2(max(float(x), 1.0))
+
+
+def _shifter(w: float) -> float:
+    """Cells of a barrel shifter / normaliser over w bits: w * ceil(log2 w)."""
+    return w * max(1.0, math.ceil(_lg(w)))
+
+
+def _float_adder(e: float, m: float) -> dict[str, float]:
+    w = m + 4  # significand with hidden, guard, round, sticky bits
+    return {"m": m, "e": e, "shift": 2 * _shifter(w), "e_m": e * m}
+
+
+def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
+    """Named non-negative features of one configuration of `top` (unknown tops: params and pairwise products)."""
+    g = {k: float(v) for k, v in p.items() if not isinstance(v, str)}
+    f: dict[str, float] = {"const": 1.0}
+    if top == "fp_add":
+        f.update(_float_adder(g.get("EW", 8), g.get("MW", 23)))
+        f["regs"] = g.get("LATENCY", 0) * (g.get("EW", 8) + g.get("MW", 23) + 1)
+    elif top in ("acc_seq", "acc_tree"):
+        e, m = g.get("EW", 8), g.get("MW", 23)
+        ce, cm = g.get("CEW", e), g.get("CMW", m)
+        f.update(_float_adder(e, m))
+        f.update({"state": e + m + 1, "cm": cm, "ce": ce, "cshift": 2 * _shifter(cm + 4), "cstate": ce + cm + 1})
+        if top == "acc_tree":
+            n = g.get("N", 2)
+            f = {k: v * max(n - 1, 1) if k != "const" else v for k, v in f.items()}
+    elif top == "acc_kulisch_seq":
+        e, m = g.get("EW", 8), g.get("MW", 23)
+        width = 2 ** e + m + _lg(g.get("MAXLEN", 1024)) + 2
+        f.update({"width": width, "norm": _shifter(width), "align": _shifter(m + 1) + e * (m + 1), "e": e, "m": m})
+    elif top.startswith("mx_"):
+        k = g.get("K", 32)
+        ea, ma, eb, mb = g.get("EWA", 4), g.get("MWA", 3), g.get("EWB", 4), g.get("MWB", 3)
+        sha = 0.0 if ea == 0 else 2 ** ea - 2
+        shb = 0.0 if eb == 0 else 2 ** eb - 2
+        pw = ma + mb + 2 + sha + shb
+        sw = pw + _lg(k) + 1
+        f.update({"k_mul": k * (ma + 1) * (mb + 1), "k_pw": k * pw, "k_shift": k * (_shifter(ma + 1 + sha) if sha else 0)
+                  + k * (_shifter(mb + 1 + shb) if shb else 0), "k_dec": k * (ea + ma + eb + mb), "sw": sw})
+        if "EW" in g or "MW" in g or top in ("mx_block_value", "mx_fix2float"):
+            e, m = g.get("EW", 8), g.get("MW", 23)
+            w = g.get("W", sw)
+            f.update({"norm": _shifter(w), "m": m, "e": e})
+        if "SCHEME" in g or "N" in g:
+            f.update(_float_adder(g.get("EW", 8), g.get("MW", 23)))
+    else:
+        names = sorted(n for n in g if n not in POLICY_PARAMS and n not in CATEGORICAL)
+        f.update({n: g[n] for n in names})
+        for i, a in enumerate(names):
+            for b in names[i:]:
+                f[f"{a}*{b}"] = g[a] * g[b]
+    width = g.get("EW", g.get("EWA", 0)) + g.get("MW", g.get("MWA", 0)) + 1
+    for name in POLICY_PARAMS:
+        if name in g:
+            for v in (0, 1, 2):
+                f[f"{name}={v}*w"] = width * (g[name] == v)
+    return {k: max(float(v), 0.0) for k, v in f.items()}
+
+
+@dataclass
+class MetricFit:
+    """One metric of one (unit, group): feature names, non-negative coefficients, validation."""
+
+    features: list[str]
+    coef: list[float]
+    cv_mape: float | None = None
+    fit_mape: float | None = None
+    n: int = 0
+
+    def predict(self, f: Mapping[str, float]) -> float:
+        return float(sum(c * f.get(name, 0.0) for name, c in zip(self.features, self.coef)))
+
+
+def _solve(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[float]:
+    """Non-negative least squares on relative residuals; the constant >= 0.5 when every y > 0."""
+    from scipy.optimize import lsq_linear
+
+    w = 1.0 / np.maximum(y, 1.0)
+    scale = np.maximum(X.max(axis=0), 1e-12)
+    lb = np.zeros(len(names))
+    if "const" in names and np.all(y > 0):
+        lb[names.index("const")] = 0.5
+    res = lsq_linear((X / scale) * w[:, None], y * w, bounds=(lb / scale, np.inf), method="bvls")
+    return list(np.maximum(res.x, lb / scale) / scale)
+
+
+def _mape(y: np.ndarray, pred: np.ndarray) -> float | None:
+    nz = y > 0
+    if not nz.any():
+        return 0.0 if np.allclose(pred, 0) else None
+    return float(np.mean(np.abs(pred[nz] - y[nz]) / y[nz]) * 100)
+
+
+def _fit_metric(F: list[dict[str, float]], y: np.ndarray, folds: int, seed: int = 0) -> MetricFit:
+    names = sorted({k for f in F for k in f})
+    X = np.array([[f.get(n, 0.0) for n in names] for f in F])
+    keep = [i for i, n in enumerate(names) if n == "const" or np.ptp(X[:, i]) > 0]
+    # with few rows, keep the constant plus the strongest-varying features only (no silent overfit)
+    names = [names[i] for i in keep]
+    X = X[:, keep]
+    coef = _solve(X, y, names)
+    mf = MetricFit(names, coef, n=len(y))
+    mf.fit_mape = _mape(y, X @ np.array(coef))
+    if len(y) >= 4 and folds >= 2:
+        k = min(folds, len(y))
+        idx = np.random.default_rng(seed).permutation(len(y))
+        pred = np.empty(len(y))
+        for i in range(k):
+            test = idx[i::k]
+            train = np.setdiff1d(idx, test)
+            c = _solve(X[train], y[train], names)
+            pred[test] = X[test] @ np.array(c)
+        mf.cv_mape = _mape(y, pred)
+    return mf
+
+
+def _group_key(row: Mapping[str, object]) -> str:
+    parts = [f"{c}={int(row[c])}" for c in CATEGORICAL if c in row and row[c] == row[c] and row[c] is not None]
+    return ",".join(parts) or "all"
+
+
+@dataclass
+class CostModel:
+    """Fitted models: units[unit] = {'top': top, 'groups': {group_key: {metric: MetricFit}}}."""
+
+    units: dict[str, dict] = field(default_factory=dict)
+    source: str = ""
+
+    # ------------------------------------------------------------------ prediction
+    def predict(self, unit: str, params: Mapping[str, int], metric: str = "lut") -> float:
+        """Predicted count of `metric` cells for one configuration of `unit` (>= 0, see module doc)."""
+        if unit not in self.units:
+            raise CostModelError(f"cost model has no unit {unit!r}; fitted units: {sorted(self.units)}")
+        u = self.units[unit]
+        key = _group_key({c: params[c] for c in CATEGORICAL if c in params and c in u["categorical"]})
+        if key not in u["groups"]:
+            raise CostModelError(f"cost model unit {unit!r} has no group {key!r}; fitted groups: {sorted(u['groups'])}")
+        fits = u["groups"][key]
+        if metric not in fits:
+            raise CostModelError(f"cost model unit {unit!r} has no metric {metric!r}; fitted: {sorted(fits)}")
+        return fits[metric].predict(features(u["top"], params))
+
+    def has(self, unit: str) -> bool:
+        return unit in self.units
+
+    # ------------------------------------------------------------------ reporting
+    def validation_rows(self) -> list[dict[str, object]]:
+        rows = []
+        for unit, u in sorted(self.units.items()):
+            for metric in MODEL_METRICS:
+                fits = [g[metric] for g in u["groups"].values() if metric in g]
+                if not fits:
+                    continue
+                n = sum(f.n for f in fits)
+
+                def wavg(attr, fits=fits):
+                    vals = [(getattr(f, attr), f.n) for f in fits if getattr(f, attr) is not None]
+                    return sum(v * w for v, w in vals) / sum(w for _, w in vals) if vals else None
+
+                rows.append({"unit": unit, "metric": metric, "configs": n, "groups": len(fits),
+                             "cv_mape": wavg("cv_mape"), "fit_mape": wavg("fit_mape"), "target": TARGETS.get(metric)})
+        return rows
+
+    def validation_table(self) -> str:
+        lines = [f"{'unit':<22}{'metric':<7}{'configs':>8}{'groups':>7}{'held-out MAPE %':>17}{'fit MAPE %':>12}"
+                 f"{'target %':>10}  verdict"]
+        for r in self.validation_rows():
+            cv = r["cv_mape"]
+            verdict = "" if r["target"] is None or cv is None else ("meets" if cv <= r["target"] else "MISSES")
+            fm = r["fit_mape"]
+            cv_s = "n/a" if cv is None else f"{cv:.1f}"
+            fm_s = "n/a" if fm is None else f"{fm:.1f}"
+            tg_s = "" if r["target"] is None else f"{r['target']:.0f}"
+            lines.append(f"{r['unit']:<22}{r['metric']:<7}{r['configs']:>8}{r['groups']:>7}"
+                         f"{cv_s:>17}{fm_s:>12}{tg_s:>10}  {verdict}")
+        return "\n".join(lines)
+
+    def plot_residuals(self, path: str | Path, df=None) -> Path:
+        """Predicted vs measured (log-log) and relative residuals per unit, saved as PNG."""
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        df = self._last_df if df is None else df
+        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+        for unit in sorted(self.units):
+            sub = df[df["unit"] == unit]
+            if sub.empty:
+                continue
+            meas = sub["lut"].to_numpy(float)
+            pred = np.array([self.predict(unit, _params_of(r), "lut") for _, r in sub.iterrows()])
+            axes[0].loglog(np.maximum(meas, 1), np.maximum(pred, 1), "o", ms=3, label=unit)
+            nz = meas > 0
+            axes[1].semilogx(meas[nz], 100 * (pred[nz] - meas[nz]) / meas[nz], "o", ms=3, label=unit)
+        lim = axes[0].get_xlim()
+        axes[0].plot(lim, lim, "k--", lw=0.8)
+        axes[0].set(xlabel="measured LUTs (Yosys)", ylabel="model LUTs", title="LUTs: model vs synthesis (in-sample)")
+        axes[1].axhline(0, color="k", lw=0.8)
+        for t in (-10, 10):
+            axes[1].axhline(t, color="r", lw=0.6, ls=":")
+        axes[1].set(xlabel="measured LUTs", ylabel="residual %", title="relative residual (target band ±10 %)")
+        axes[0].legend(fontsize=7)
+        fig.tight_layout()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        return path
+
+    # ------------------------------------------------------------------ persistence
+    def to_dict(self) -> dict:
+        return {"source": self.source, "units": {
+            u: {"top": d["top"], "categorical": d["categorical"], "groups": {
+                g: {m: vars(f) for m, f in fits.items()} for g, fits in d["groups"].items()}}
+            for u, d in self.units.items()}}
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=1, sort_keys=True))
+
+    @staticmethod
+    def load(path: str | Path) -> CostModel:
+        d = json.loads(Path(path).read_text())
+        units = {u: {"top": v["top"], "categorical": v["categorical"], "groups": {
+            g: {m: MetricFit(**f) for m, f in fits.items()} for g, fits in v["groups"].items()}}
+            for u, v in d["units"].items()}
+        return CostModel(units, d.get("source", ""))
+
+
+def _params_of(row) -> dict[str, float]:
+    p = json.loads(row["params"]) if isinstance(row["params"], str) else dict(row["params"])
+    return p
+
+
+def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
+    """Fit every unit of a synth-results DataFrame (`apace.synth.load_results()`)."""
+    if df is None or len(df) == 0:
+        raise CostModelError("no synthesis results to fit (run `apace synth sweep` first)")
+    model = CostModel(source=f"{len(df)} synthesis rows")
+    for unit, sub in df.groupby("unit"):
+        top = str(sub["top"].iloc[0])
+        plist = [_params_of(r) for _, r in sub.iterrows()]
+        cats = sorted({c for p in plist for c in p if c in CATEGORICAL})
+        groups: dict[str, list[int]] = {}
+        for i, p in enumerate(plist):
+            groups.setdefault(_group_key({c: p[c] for c in cats if c in p}), []).append(i)
+        fitted = {}
+        for g, idx in groups.items():
+            F = [features(top, plist[i]) for i in idx]
+            fitted[g] = {m: _fit_metric(F, sub[m].to_numpy(float)[idx], folds) for m in metrics if m in sub}
+        model.units[str(unit)] = {"top": top, "categorical": cats, "groups": fitted}
+    model._last_df = df  # type: ignore[attr-defined]
+    return model

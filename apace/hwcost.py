@@ -1,0 +1,116 @@
+"""Stage- and attention-level hardware cost of a design point, composed from the fitted unit models.
+
+Per stage (quant's names):
+  qk, pv  : dot_units x MX block unit (K products, exact block sum, one rounding into the accumulator
+            format: `mx_block_value`, or `mx_block_sum` + `mx_fix2float` when only those are fitted)
+            + accumulators x cross-block accumulator (length/k block values per dot product).
+  scores  : accumulators x softmax-denominator accumulator (length elements).  The exp/divide
+            datapath of softmax has no RTL yet and is not costed (reported as such).
+Accumulators: `acc_seq` with SCHEME = index in golden.accumulate.SCHEMES (naive 0 .. klein 5), or
+`acc_kulisch_seq` for 'kulisch' (MAXLEN = elements per dot product).  If `acc_seq` is not fitted but
+`fp_add` is, a scheme costs its number of floating-point adders per step x one `fp_add`
+(ADDERS_PER_STEP; an estimate, marked as such in the provenance).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from golden.accumulate import SCHEMES
+from golden.formats import parse_format
+
+from .costmodel import CostModel, CostModelError
+from .space import DesignPoint
+
+SPECIAL_CODE = {"ieee": 0, "fn": 1, "finite": 2}
+OVF_CODE = {"saturate": 0, "inf": 1, "nan": 2}
+HW_METRICS = ("lut", "ff", "carry", "dsp")
+# Rounded floating-point additions per element in each recurrence (see ARCHITECTURE.md).
+ADDERS_PER_STEP = {"naive": 1, "kahan": 4, "neumaier": 4, "twosum": 7, "fasttwosum": 4, "klein": 7}
+
+
+def fmt_params(name: str, prefix: str = "") -> dict[str, int]:
+    """RTL parameters of a golden format: EW, MW, SPECIAL (0 ieee, 1 fn, 2 finite), OVF (0 sat, 1 inf, 2 nan)."""
+    f = parse_format(name)
+    if prefix:  # MX element operands: EWA/MWA/SPA
+        return {f"EW{prefix}": f.e, f"MW{prefix}": f.m, f"SP{prefix}": SPECIAL_CODE[f.special]}
+    return {"EW": f.e, "MW": f.m, "SPECIAL": SPECIAL_CODE[f.special], "OVF": OVF_CODE[f.overflow]}
+
+
+@dataclass
+class Cost:
+    """Cell counts (Yosys xc7 cells) with the units they came from."""
+
+    values: dict[str, float] = field(default_factory=lambda: dict.fromkeys(HW_METRICS, 0.0))
+    parts: list[str] = field(default_factory=list)
+
+    def add(self, other: Cost, times: float = 1.0, label: str | None = None) -> None:
+        for k in HW_METRICS:
+            self.values[k] += times * other.values.get(k, 0.0)
+        if times:
+            self.parts.extend(f"{times:g}x {p}" if label is None else f"{label}: {times:g}x {p}" for p in other.parts)
+
+
+def _unit(model: CostModel, unit: str, params: dict[str, int], note: str = "") -> Cost:
+    c = Cost()
+    for m in HW_METRICS:
+        try:
+            c.values[m] = model.predict(unit, params, m)
+        except CostModelError:
+            if m in ("lut", "ff"):
+                raise
+    c.parts.append(unit + note)
+    return c
+
+
+def block_unit_cost(model: CostModel, elem: str, k: int, acc: str) -> Cost:
+    a = fmt_params(elem, "A")
+    b = fmt_params(elem, "B")
+    accp = fmt_params(acc)
+    p = {"K": k, **a, **b, **accp}
+    if model.has("mx_block_value"):
+        return _unit(model, "mx_block_value", p)
+    if model.has("mx_block_sum") and model.has("mx_fix2float"):
+        c = _unit(model, "mx_block_sum", {"K": k, **a, **b})
+        sha = 0 if a["EWA"] == 0 else 2 ** a["EWA"] - 2
+        sw = 2 * (a["MWA"] + 2 + sha) - 2 + max(1, (k - 1).bit_length()) + 1
+        c.add(_unit(model, "mx_fix2float", {"W": sw, "XW": 12, **accp}))
+        return c
+    raise CostModelError("no synthesis data for an MX block unit (mx_block_value, or mx_block_sum + mx_fix2float); "
+                         "run `apace synth sweep --unit mx_block_value`")
+
+
+def accumulator_cost(model: CostModel, scheme: str, acc: str, n: int) -> Cost:
+    accp = fmt_params(acc)
+    if scheme == "kulisch":
+        if model.has("acc_kulisch_seq"):
+            return _unit(model, "acc_kulisch_seq", {**accp, "MAXLEN": n})
+        raise CostModelError("scheme 'kulisch' needs synthesis data of acc_kulisch_seq (run `apace synth sweep`)")
+    if model.has("acc_seq"):
+        p = {**accp, "CEW": accp["EW"], "CMW": accp["MW"], "CSPECIAL": accp["SPECIAL"], "COVF": accp["OVF"],
+             "SCHEME": SCHEMES.index(scheme)}
+        return _unit(model, "acc_seq", p)
+    if model.has("fp_add"):
+        one = _unit(model, "fp_add", {**accp, "LATENCY": 0}, note=f" (x{ADDERS_PER_STEP[scheme]} adders, estimate)")
+        c = Cost(parts=one.parts)
+        c.add(one, ADDERS_PER_STEP[scheme])
+        c.parts = one.parts
+        return c
+    raise CostModelError("no synthesis data for accumulators (acc_seq, or fp_add); run `apace synth sweep`")
+
+
+def point_cost(model: CostModel, point: DesignPoint, parallelism: dict) -> tuple[Cost, dict[str, Cost]]:
+    """Attention-level cost and the per-stage costs of one design point."""
+    total = Cost()
+    stages: dict[str, Cost] = {}
+    for name, st in point.stages:
+        par = parallelism.get(name, {"dot_units": 1, "accumulators": 1})
+        c = Cost()
+        if name in ("qk", "pv"):
+            c.add(block_unit_cost(model, st.elem, st.k, st.acc), par.get("dot_units", 1), name)
+            c.add(accumulator_cost(model, st.scheme, st.acc, st.length // st.k), par.get("accumulators", 1), name)
+        else:
+            c.add(accumulator_cost(model, st.scheme, st.acc, st.length), par.get("accumulators", 1), name)
+        stages[name] = c
+        total.add(c)
+    return total, stages
