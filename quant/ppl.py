@@ -133,6 +133,13 @@ def _window_nll(model, ids, begin: int, first: int, end: int) -> float:
     return float(-lp.gather(1, tgt[:, None]).sum())
 
 
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        return math.inf
+
+
 def evaluate_ppl(
     config: PplConfig,
     *,
@@ -217,7 +224,7 @@ def evaluate_ppl(
     if ntok == 0:
         raise ValueError(f"parameter 'text': too short to score any token with ctx={config.ctx}")
     res = PplResult(
-        ppl=math.exp(nll / ntok) if math.isfinite(nll) else float("nan"),
+        ppl=_exp(nll / ntok),
         tokens=ntok,
         wall_s=prev_wall + time.perf_counter() - t0,
         cpu_s=prev_cpu + time.process_time() - c0,
