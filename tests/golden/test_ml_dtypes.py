@@ -16,7 +16,7 @@ import ml_dtypes
 import numpy as np
 import pytest
 
-from golden.formats import E2M1, E2M3, E3M2, E4M3, E5M2, FP16, BF16, decode, encode, round_to
+from golden.formats import BF16, E2M1, E2M3, E3M2, E4M3, E5M2, FP16, decode, encode, round_to
 
 from .conftest import same
 
@@ -69,8 +69,9 @@ def test_rounding_matches_ml_dtypes(fmt, dt, ut, rng):
 
 
 def test_ml_dtypes_double_rounds_float64_and_golden_does_not():
-    from .oracle import Spec, round_exact
     from fractions import Fraction
+
+    from .oracle import Spec, round_exact
 
     x = np.nextafter(432.0, 0.0)  # just below the E4M3 midpoint between 416 and 448
     assert float(np.float64(x).astype(ml_dtypes.float8_e4m3fn)) == 448.0
