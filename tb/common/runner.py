@@ -1,0 +1,182 @@
+"""Generic cocotb runner used by every tb/<dut>/test_*.py (pytest side).
+
+One build directory per (simulator, toplevel, sha256 of source contents + parameters + build args):
+`sim_build/<sim>/<toplevel>-<hash12>`.  A finished build leaves `build.ok` in its directory and is never
+rebuilt (Icarus would otherwise reuse an old `sim.vvp` when only parameters change, hence the hash).
+Builds are serialised by an fcntl lock file, so pytest-xdist workers can share a build safely; tests
+that share a build should also share an xdist_group (see `sim_params`) so `--dist loadgroup` keeps them
+on one worker.  Verilator compiles through ccache (OBJCACHE=ccache).
+
+Typical use from a pytest file::
+
+    from tb.common.runner import SimJob, run_cocotb, sim_params
+    @pytest.mark.parametrize("sim,cfg", sim_params(CONFIGS, toplevel="fp_add_lanes"))
+    def test_fp_add(sim, cfg):
+        run_cocotb(SimJob(sim, "fp_add_lanes", sources, parameters, "cocotb_fp_add", tb_dir), env={...})
+
+The cocotb module reads its test configuration from the environment (`APACE_TB_CFG`, JSON) with
+`tb.common.runner.tb_config()`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+SRC = ROOT / "src"
+BUILD_ROOT = Path(os.environ.get("APACE_SIM_BUILD", ROOT / "sim_build"))
+SIMULATORS = ("verilator", "icarus")
+CFG_ENV = "APACE_TB_CFG"
+
+
+def simulators() -> tuple[str, ...]:
+    """Simulators to run: $APACE_SIMS (comma list) or both; unknown names are one clear ValueError."""
+    env = os.environ.get("APACE_SIMS")
+    if not env:
+        return SIMULATORS
+    sims = tuple(s.strip().lower() for s in env.split(",") if s.strip())
+    bad = [s for s in sims if s not in SIMULATORS]
+    if bad:
+        raise ValueError(f"APACE_SIMS must list simulators from {SIMULATORS}; got {bad}")
+    return sims
+
+
+def full_run() -> bool:
+    """True under `nox -s sim-full` (APACE_SIM_FULL=1): run the complete acceptance matrix."""
+    return os.environ.get("APACE_SIM_FULL", "") == "1"
+
+
+def src_files(*names: str) -> list[Path]:
+    """Paths of src/<name>.v for module names (missing files are a clear error)."""
+    out = []
+    for n in names:
+        p = SRC / f"{n}.v"
+        if not p.is_file():
+            raise ValueError(f"RTL source for module {n!r} not found at {p}")
+        out.append(p)
+    return out
+
+
+@dataclass(frozen=True)
+class SimJob:
+    """One simulation: simulator, HDL toplevel, sources, parameters and the cocotb test module."""
+
+    sim: str
+    toplevel: str
+    sources: Sequence[Path]
+    parameters: Mapping[str, int] = field(default_factory=dict)
+    test_module: str = ""
+    test_dir: Path = ROOT / "tb"
+    build_args: Sequence[str] = ()
+
+    def __post_init__(self) -> None:
+        if self.sim not in SIMULATORS:
+            raise ValueError(f"parameter 'sim' must be one of {SIMULATORS}; got {self.sim!r}")
+
+    def digest(self) -> str:
+        h = hashlib.sha256()
+        h.update(self.sim.encode())
+        h.update(self.toplevel.encode())
+        for src in self.sources:
+            h.update(Path(src).name.encode())
+            h.update(Path(src).read_bytes())
+        h.update(json.dumps(sorted((k, int(v)) for k, v in self.parameters.items())).encode())
+        h.update(json.dumps(list(self.build_args)).encode())
+        return h.hexdigest()[:12]
+
+    @property
+    def build_dir(self) -> Path:
+        return BUILD_ROOT / self.sim / f"{self.toplevel}-{self.digest()}"
+
+
+def _sim_args(sim: str) -> list[str]:
+    if sim == "verilator":
+        # lint runs separately (scripts/lint_rtl.py); here warnings must not stop a build
+        return ["-Wno-fatal", "-Wno-lint", "-Wno-style", "-O3"]
+    return []
+
+
+def build(job: SimJob):
+    """Build once per hash directory (file-locked for xdist); returns the cocotb Runner."""
+    from cocotb_tools.runner import get_runner
+
+    os.environ.setdefault("OBJCACHE", "ccache")
+    bdir = job.build_dir
+    bdir.parent.mkdir(parents=True, exist_ok=True)
+    runner = get_runner(job.sim)
+    ok = bdir / "build.ok"
+    with open(bdir.parent / f"{bdir.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not ok.exists():
+            runner.build(
+                sources=[str(s) for s in job.sources],
+                hdl_toplevel=job.toplevel,
+                parameters=dict(job.parameters),
+                build_args=_sim_args(job.sim) + list(job.build_args),
+                build_dir=bdir,
+                always=True,
+                timescale=("1ns", "1ps"),
+            )
+            ok.write_text(json.dumps({"toplevel": job.toplevel, "parameters": dict(job.parameters)}) + "\n")
+        else:
+            # The runner keeps build settings on itself; restore what test() needs without rebuilding.
+            runner.build_dir = bdir
+            runner.hdl_toplevel = job.toplevel
+            runner.parameters = dict(job.parameters)
+    return runner
+
+
+def run_cocotb(job: SimJob, cfg: Mapping | None = None, testcase: str | None = None, seed: int = 1) -> Path:
+    """Build (if needed) and run `job.test_module`; cfg is passed as JSON in $APACE_TB_CFG.
+
+    Returns the results XML path; failing cocotb tests fail the calling pytest test with the log
+    (which holds the scoreboard's first-mismatch report) in the captured output."""
+    runner = build(job)
+    for p in (str(ROOT), str(job.test_dir)):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    env = {CFG_ENV: json.dumps(dict(cfg or {}))}
+    test_dir = job.build_dir / "run" / (os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    try:
+        return runner.test(
+            test_module=job.test_module,
+            hdl_toplevel=job.toplevel,
+            build_dir=job.build_dir,
+            test_dir=test_dir,
+            extra_env=env,
+            testcase=testcase,
+            seed=seed,
+            parameters=dict(job.parameters),
+        )
+    except SystemExit as exc:  # cocotb's runner exits on failure; make it a normal test failure
+        raise AssertionError(
+            f"cocotb test {job.test_module} on {job.sim}/{job.toplevel} {dict(job.parameters)} failed "
+            f"(exit {exc.code}); the first mismatch is in the captured log above"
+        ) from None
+
+
+def tb_config() -> dict:
+    """Inside a cocotb test: the cfg dict given to run_cocotb."""
+    return json.loads(os.environ.get(CFG_ENV, "{}"))
+
+
+def sim_params(configs: Iterable, key=lambda c: str(c), sims: Sequence[str] | None = None, marks=()):
+    """pytest.param list over simulator x configs, each in xdist_group '<sim>-<key(cfg)>'.
+
+    Give `key` the part of the config that decides the build (toplevel + parameters) so all tests
+    sharing a build run on the same xdist worker."""
+    import pytest
+
+    out = []
+    for cfg in configs:
+        for sim in sims or simulators():
+            k = key(cfg)
+            out.append(pytest.param(sim, cfg, id=f"{sim}-{k}", marks=[pytest.mark.xdist_group(f"{sim}-{k}"), *marks]))
+    return out
