@@ -31,6 +31,14 @@ module mx_block_value #(
     localparam integer XOFF32 = LSBA + LSBB - 254;
     localparam signed [XW-1:0] XOFF = XOFF32[XW-1:0];
 
+    generate
+        // scale range: sa + sb - 254 spans -254..254; with the LSB offset and the sum's width the
+        // exponent of any bit of the block sum must fit the signed XW-bit exponent of mx_fix2float
+        if (254 - (LSBA + LSBB) + SW >= (1 << (XW - 1)) || 254 + SW >= (1 << (XW - 1))) begin : g_bad_range
+            mx_param_error_scale_range_exceeds_XW_bits u_err();
+        end
+    endgenerate
+
     wire [SW-1:0] sum;
     wire          enan;
     mx_block_sum #(.K(K), .EWA(EWA), .MWA(MWA), .SPA(SPA), .EWB(EWB), .MWB(MWB), .SPB(SPB)) u_sum (
