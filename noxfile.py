@@ -59,3 +59,19 @@ def bench(session: nox.Session) -> None:
     names = sorted(f for f in os.listdir(os.path.join(ROOT, "benchmarks")) if f.startswith("bench_") and f.endswith(".py"))
     for name in names:
         session.run("python", os.path.join("benchmarks", name), *session.posargs)
+
+
+@nox.session(name="sim-mx", python=False)
+def sim_mx(session: nox.Session) -> None:
+    """MX dot-product unit and matmul tile (issue 4): the default subset, both simulators."""
+    session.run("pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb/mx_dot", "tb/mx_tile",
+                *session.posargs)
+
+
+@nox.session(name="sim-mx-full", python=False)
+def sim_mx_full(session: nox.Session) -> None:
+    """MX acceptance matrix: every scheme x INT8/E2M1/E4M3/E5M2 x k 2/8/32 x 1/2/16 blocks, both simulators (long)."""
+    session.run(
+        "pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb/mx_dot", "tb/mx_tile",
+        "-m", "full", *session.posargs, env={"APACE_SIM_FULL": "1"},
+    )
