@@ -48,7 +48,7 @@ module mx_dot #(
     reg [EW+MW:0]  r_data;
     wire           acc_ready;
     assign s_ready = !r_valid || acc_ready;
-    always @(posedge clk) begin
+    always @(posedge clk or negedge rst_n) begin   // asynchronous reset, like acc_seq
         if (!rst_n) begin
             r_valid <= 1'b0;
         end else if (s_ready) begin
