@@ -104,6 +104,12 @@ def init_state(scheme: str, shape) -> dict[str, np.ndarray]:
     return {k: np.zeros(shape) for k in STATE_KEYS[scheme]}
 
 
+def _order_by_magnitude(s: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(s, x) where |s| >= |x|, else (x, s): the branch of Neumaier / Dekker / Klein."""
+    keep = np.abs(s) >= np.abs(x)
+    return np.where(keep, s, x), np.where(keep, x, s)
+
+
 def step(scheme: str, st: dict[str, np.ndarray], x: np.ndarray, acc: FloatFormat, comp: FloatFormat | None = None):
     """Feed one element per sum (x already in F_acc) into state `st`; returns the new state."""
     A = rounder(acc)
@@ -120,25 +126,26 @@ def step(scheme: str, st: dict[str, np.ndarray], x: np.ndarray, acc: FloatFormat
         c = st["c"]
         if scheme == "neumaier":
             t = A(s + x)
-            e = np.where(np.abs(s) >= np.abs(x), A(A(s - t) + x), A(A(x - t) + s))
+            big, small = _order_by_magnitude(s, x)
+            e = A(A(big - t) + small)
         elif scheme == "twosum":
             t = A(s + x)
             xp = A(t - s)
             sp = A(t - xp)
             e = A(A(s - sp) + A(x - xp))
         else:
-            swap = np.abs(s) < np.abs(x)
-            a = np.where(swap, x, s)
-            b = np.where(swap, s, x)
+            a, b = _order_by_magnitude(s, x)
             t = A(a + b)
             e = A(b - A(t - a))
         return {"s": t, "c": C(c + e)}
     if scheme == "klein":
         cs, ccs = st["cs"], st["ccs"]
         t = A(s + x)
-        ci = np.where(np.abs(s) >= np.abs(x), A(A(s - t) + x), A(A(x - t) + s))
+        big, small = _order_by_magnitude(s, x)
+        ci = A(A(big - t) + small)
         t2 = C(cs + ci)
-        cc = np.where(np.abs(cs) >= np.abs(ci), C(C(cs - t2) + ci), C(C(ci - t2) + cs))
+        big, small = _order_by_magnitude(cs, ci)
+        cc = C(C(big - t2) + small)
         return {"s": t, "cs": t2, "ccs": C(ccs + cc)}
     raise ValueError(f"parameter 'scheme' must be one of {', '.join(SCHEMES[:-1])} for step(); got {scheme!r}")
 

@@ -212,19 +212,22 @@ def parse_format(spec: str | FloatFormat | dict) -> FloatFormat:
 
 
 # ---------------------------------------------------------------------- rounding
-def _round_bits(x: np.ndarray, m: int, emin: int) -> np.ndarray:
-    """RNE to m mantissa bits (m <= 51), gradual underflow below 2^emin, no overflow handling.
-
-    x must be a C-contiguous float64 array.  Above 2^emin the rounding is done on the raw IEEE-754
-    bit pattern: adding (half - 1 + lsb) and masking is round-half-even, and a carry out of the
-    mantissa bumps the exponent, which is exactly the RNE result.  Below 2^emin the quantum is the
-    fixed 2^(emin-m): scale, rint (RNE), scale back -- all exact.
-    """
+def _round_bits_normal(x: np.ndarray, m: int) -> np.ndarray:
+    """RNE to m mantissa bits on the raw IEEE-754 pattern (right wherever x is a float64 normal):
+    adding (half - 1 + lsb) and masking is round-half-even, and a carry out of the mantissa bumps the
+    exponent, which is exactly the RNE result."""
     shift = 52 - m
     bits = x.view(np.int64)
-    r = ((bits + np.int64((1 << (shift - 1)) - 1) + ((bits >> shift) & 1)) & np.int64(~((1 << shift) - 1))).view(
+    return ((bits + np.int64((1 << (shift - 1)) - 1) + ((bits >> shift) & 1)) & np.int64(~((1 << shift) - 1))).view(
         np.float64
     )
+
+
+def _round_bits(x: np.ndarray, m: int, emin: int) -> np.ndarray:
+    """RNE to m mantissa bits (m <= 51), gradual underflow below 2^emin, no overflow handling.
+    x must be a C-contiguous float64 array.  Below 2^emin the quantum is the fixed 2^(emin-m):
+    scale, rint (RNE), scale back -- all exact."""
+    r = _round_bits_normal(x, m)
     small = np.abs(x) < 2.0**emin
     if small.any():
         r[small] = np.rint(x[small] * 2.0 ** (m - emin)) * 2.0 ** (emin - m)
@@ -253,22 +256,35 @@ def rounder(fmt: FloatFormat):
 
         return rnd_int
     m, emin = fmt.m, fmt.emin
+    min_normal = fmt.min_normal
+    # Smallest |x| whose RNE result exceeds max: max + ulp(max)/2 (a tie rounds up past max when max's
+    # mantissa is odd -- ieee/finite -- and down to max when it is even -- fn).
+    ovf_at = mx + 2.0 ** (fmt.emax - m - 1)
+    tie_overflows = fmt.special != "fn"
 
     def rnd(x: np.ndarray) -> np.ndarray:
         shape = np.shape(x)
         x = np.ascontiguousarray(x, dtype=np.float64)
-        r = _round_bits(x, m, emin)
-        over = np.abs(r) > mx  # NaN compares False; Inf is over
-        if over.any():
+        r = _round_bits_normal(x, m)
+        ax = np.abs(x)
+        # One pass finds everything the bit trick does not cover: non-zero values below 2^emin,
+        # overflow, Inf and NaN (NaN fails every comparison).
+        ok = (ax < ovf_at) if tie_overflows else (ax <= ovf_at)
+        ok &= (ax >= min_normal) | (ax == 0)
+        if not ok.all():
+            bad = ~ok
+            xs = x[bad]
+            axs = ax[bad]
+            rs = np.rint(xs * 2.0 ** (m - emin)) * 2.0 ** (emin - m)  # below 2^emin: fixed quantum
+            big = ~((axs < ovf_at) if tie_overflows else (axs <= ovf_at))
             if policy == "saturate":
-                r[over] = np.copysign(mx, x[over])
+                rs = np.where(big, np.copysign(mx, xs), rs)
             elif policy == "inf":
-                r[over] = np.copysign(np.inf, x[over])
+                rs = np.where(big, np.copysign(np.inf, xs), rs)
             else:
-                r[over] = np.nan
-        nan = np.isnan(x)
-        if nan.any():  # a NaN with a large payload could carry into the sign bit above
-            r[nan] = np.nan
+                rs = np.where(big, np.nan, rs)
+            rs = np.where(np.isnan(xs), np.nan, rs)
+            r[bad] = rs
         return r.reshape(shape)
 
     return rnd
