@@ -1,0 +1,345 @@
+"""The characterisation engine: run every (scheme, order, acc, comp) of a Spec over every distribution
+and length, with golden/ as the arithmetic, and reduce the errors to a tidy pandas table.
+
+Method (all sums of one work unit are one numpy batch: trials x distributions rows):
+  * inputs: `dists.generate` rows, seeded by (spec.seed, distribution index), rounded into F_acc
+    with golden rounding; the reference S is the exact sum of those rounded values (golden Kulisch
+    state hi + lo, a float64 pair), so the error is the accumulation error alone;
+  * sequential: one pass of golden.accumulate.step over max_n elements, finalising (golden
+    finalize) at every checkpoint length n: the state after n steps is exactly the state of a
+    length-n sequential sum, so every length costs nothing extra (tests pin this against
+    golden.accumulate on prefixes);
+  * pairwise: golden.accumulate(prefix, order='pairwise') for each power-of-two length;
+  * err = computed - S (float64; |err| is tiny next to the acc format's u, so the float64 rounding of
+    the subtraction is immaterial); metrics relative to |S|, to sum|x|, and in ulps of F_acc at |S|.
+
+Results are cached per work unit (one (acc, scheme) pair) as Parquet under `cache_dir`, so an
+interrupted run loses no finished unit and a rerun with the same spec digest resumes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
+
+import numpy as np
+import pandas as pd
+
+from golden.accumulate import accumulate, finalize, init_state, step
+from golden.arith import round_pair
+from golden.formats import rounder
+
+from . import bounds
+from .dists import generate
+from .spec import DISTS, Spec, acc_format
+
+# signed quantiles of err / sum|x| stored per row (the error model is fitted from them)
+PROBS = np.round(np.linspace(0.0, 1.0, 41), 4)
+QCOLS = [f"q{int(round(p * 1000)):04d}" for p in PROBS]
+# the same quantiles of err / ulp_acc(sum|x|) (the natural unit when the error is one final rounding of
+# a sum of positive terms: it follows the binade of the result, a sawtooth in n that u*sum|x| cannot follow)
+UQCOLS = [f"uq{int(round(p * 1000)):04d}" for p in PROBS]
+STATS = ("mean", "std", "p50", "p99", "max")
+
+
+def comp_label(comp) -> str:
+    return "" if comp is None else acc_format(comp, "comp").label()
+
+
+# ---------------------------------------------------------------------- inputs and references
+_CACHE: dict = {}
+
+
+def _cached(kind: str, spec: Spec, acc: str, make):
+    """Per-process memo of the inputs/references of the most recent accumulator formats."""
+    key = (kind, spec.digest(), acc)
+    if key not in _CACHE:
+        if len(_CACHE) >= 4:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = make()
+    return _CACHE[key]
+
+
+def _inputs(spec: Spec, acc: str) -> tuple[np.ndarray, np.ndarray]:
+    """(rows rounded into acc, distribution index per row); rows = dists x trials, max_n columns."""
+    return _cached("inputs", spec, acc, lambda: _make_inputs(spec, acc))
+
+
+def _make_inputs(spec: Spec, acc: str) -> tuple[np.ndarray, np.ndarray]:
+    fmt = acc_format(acc, "accs")
+    blocks = []
+    for d in spec.dists:
+        rng = np.random.default_rng([spec.seed, DISTS.index(d)])
+        blocks.append(generate(d, spec.trials, spec.max_n, rng, spec.kappa, acc_m=fmt.m))
+    x = np.concatenate(blocks, axis=0)
+    idx = np.repeat(np.arange(len(spec.dists)), spec.trials)
+    return rounder(fmt)(x), idx
+
+
+def _references(spec: Spec, acc: str) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """n -> (hi, lo, sum|x|, smallest nonzero |x|) of every row's first n (rounded) elements."""
+    return _cached("refs", spec, acc, lambda: _make_references(spec, acc))
+
+
+def _make_references(spec: Spec, acc: str) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    xa, _ = _inputs(spec, acc)
+    absx = np.abs(xa)
+    csum = np.cumsum(absx, axis=1)
+    minnz = np.minimum.accumulate(np.where(absx > 0, absx, np.inf), axis=1)
+    ns = sorted(set(spec.lengths()) | set(spec.pairwise_lengths()))
+    hi, lo = exact_prefix_sums(xa, ns)
+    return {n: (hi[:, j], lo[:, j], csum[:, n - 1], minnz[:, n - 1]) for j, n in enumerate(ns)}
+
+
+def exact_prefix_sums(xa: np.ndarray, ns) -> tuple[np.ndarray, np.ndarray]:
+    """Exact sums of the first n elements of every row, for each n in ns (sorted), as float64 pairs
+    (hi = correctly rounded sum, lo = correctly rounded remainder), via math.fsum: each row is cut
+    into the segments between consecutive lengths, each segment's exact sum is a pair (h, l), and a
+    prefix is the fsum of its segments' pairs.  The same representation as golden's Kulisch state
+    (tests pin the two equal); one pass over the data instead of one per length."""
+    import math
+
+    ns = [int(n) for n in ns]
+    rows = xa.shape[0]
+    hi = np.empty((rows, len(ns)))
+    lo = np.empty((rows, len(ns)))
+    edges = [0, *ns]
+    fsum = math.fsum
+    for r in range(rows):
+        row = xa[r].tolist()
+        parts: list[float] = []
+        for j in range(len(ns)):
+            seg = row[edges[j] : edges[j + 1]]
+            h = fsum(seg)
+            seg.append(-h)
+            parts.append(h)
+            parts.append(fsum(seg))
+            H = fsum(parts)
+            hi[r, j] = H
+            lo[r, j] = fsum([*parts, -H])
+    return hi, lo
+
+
+# ---------------------------------------------------------------------- running the schemes
+def sequential_prefix_values(xa: np.ndarray, scheme: str, acc, comp, ns) -> dict[int, np.ndarray]:
+    """Results of the sequential sums of the first n elements of each row, for every n in ns."""
+    fa = acc_format(acc, "acc")
+    fc = None if comp is None else acc_format(comp, "comp")
+    ns = sorted(set(int(n) for n in ns))
+    if scheme == "kulisch":
+        return {n: accumulate(xa[:, :n], "kulisch", fa).value for n in ns}
+    want = set(ns)
+    out = {}
+    st = init_state(scheme, xa.shape[:1])
+    xr = rounder(fa)(xa)
+    for i in range(ns[-1]):
+        st = step(scheme, st, xr[:, i], fa, fc)
+        if i + 1 in want:
+            out[i + 1] = finalize(scheme, st, fa, fc)
+    return out
+
+
+def pairwise_values(xa: np.ndarray, scheme: str, acc, comp, ns, chunk: int = 256) -> dict[int, np.ndarray]:
+    """Pairwise sums of the first n elements of each row for every power-of-two n in ns.
+
+    golden's pairwise tree over 2^L elements pairs adjacent states level by level, so after level j
+    its first state is exactly golden's pairwise state of the first 2^j elements: one tree over
+    max(ns) elements gives every power-of-two length (the combine step is golden's `step` fed with
+    golden's component order `_components`; tests pin the results equal to golden.accumulate on each
+    prefix).  Lengths that are not powers of two get their own golden.accumulate call."""
+    from golden.accumulate import _components
+
+    fa = acc_format(acc, "acc")
+    fc = None if comp is None else acc_format(comp, "comp")
+    A = rounder(fa)
+    ns = sorted(set(int(n) for n in ns))
+    pow2 = [n for n in ns if n & (n - 1) == 0]
+    out: dict[int, list[np.ndarray]] = {n: [] for n in ns}
+    for i in range(0, len(xa), chunk):
+        xc = A(xa[i : i + chunk])
+        for n in ns:
+            if n not in pow2:
+                out[n].append(accumulate(xc[:, :n], scheme, fa, fc, "pairwise").value)
+        if not pow2:
+            continue
+        if scheme == "kulisch":  # exact: order does not matter
+            for n in pow2:
+                out[n].append(accumulate(xc[:, :n], scheme, fa, fc, "pairwise").value)
+            continue
+        top = pow2[-1]
+        st = step(scheme, init_state(scheme, xc[:, :top].shape), xc[:, :top], fa, fc)
+        width = 1
+        while True:
+            if width in out and width in pow2:
+                out[width].append(finalize(scheme, {k: v[:, 0] for k, v in st.items()}, fa, fc))
+            if width == top:
+                break
+            left = {k: np.ascontiguousarray(v[:, 0::2]) for k, v in st.items()}
+            right = {k: np.ascontiguousarray(v[:, 1::2]) for k, v in st.items()}
+            for comp_val in _components(scheme, right):
+                left = step(scheme, left, A(comp_val), fa, fc)
+            st = left
+            width *= 2
+    return {n: np.concatenate(v) for n, v in out.items()}
+
+
+# ---------------------------------------------------------------------- metrics
+def _stats(v: np.ndarray) -> dict[str, float]:
+    """mean and std of signed finite values, p50 / p99 / max of their magnitudes (nan if none)."""
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return dict.fromkeys(STATS, np.nan)
+    a = np.abs(v)
+    return {
+        "mean": float(v.mean()),
+        "std": float(v.std(ddof=1)) if v.size > 1 else 0.0,
+        "p50": float(np.percentile(a, 50)),
+        "p99": float(np.percentile(a, 99)),
+        "max": float(a.max()),
+    }
+
+
+def row_metrics(
+    value: np.ndarray, hi: np.ndarray, lo: np.ndarray, sum_abs: np.ndarray, minnz: np.ndarray,
+    scheme: str, order: str, n: int, acc, comp,
+) -> dict:
+    """Every metric of one (config, dist, n) cell from its trials' results and exact references."""
+    fa = acc_format(acc, "acc")
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        err = (value - hi) - lo
+        finite = np.isfinite(value)
+        rel_exact = np.where(hi != 0, err / np.abs(hi), np.nan)
+        rel_sumabs = np.where(sum_abs > 0, err / sum_abs, 0.0)
+        ulps = err / bounds.ulp(hi, fa)
+    row: dict = {}
+    for name, arr in (("rel_exact", rel_exact), ("rel_sumabs", rel_sumabs), ("ulp", ulps)):
+        for k, v in _stats(arr).items():
+            row[f"{name}_{k}"] = v
+    fin_rs = rel_sumabs[finite]
+    qs = np.quantile(fin_rs, PROBS) if fin_rs.size else np.full(len(PROBS), np.nan)
+    row.update(dict(zip(QCOLS, qs.tolist())))
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        ulpsa = (err / bounds.ulp(sum_abs, fa))[finite]
+    row["ulpsa_mean"] = float(ulpsa.mean()) if ulpsa.size else np.nan
+    row["ulpsa_std"] = float(ulpsa.std(ddof=1)) if ulpsa.size > 1 else 0.0
+    uqs = np.quantile(ulpsa, PROBS) if ulpsa.size else np.full(len(PROBS), np.nan)
+    row.update(dict(zip(UQCOLS, uqs.tolist())))
+    row["exact_frac"] = float(np.mean(err[finite] == 0)) if finite.any() else np.nan
+    row["nonfinite"] = int((~finite).sum())
+    with np.errstate(divide="ignore"):
+        kap = np.where(hi != 0, sum_abs / np.abs(hi), np.inf)
+    row["kappa_measured"] = float(np.median(kap))
+    row["exact_abs_mean"] = float(np.mean(np.abs(hi)))
+    row["sum_abs_mean"] = float(np.mean(sum_abs))
+    # classical bound
+    b, holds = bounds.bound(scheme, order, n, fa, hi, sum_abs)
+    u = fa.unit_roundoff
+    in_range = (
+        finite
+        & (sum_abs * (1 + n * u) <= fa.max_value)
+        & (minnz >= fa.min_normal)
+        & (np.abs(hi) >= fa.min_normal)
+    )
+    applies = in_range & holds & (comp is None) & np.isfinite(b)
+    viol = applies & (np.abs(err) > b)
+    row["bound"] = bounds.bound_name(scheme, order)
+    row["bound_applies"] = int(applies.sum())
+    row["bound_violations"] = int(viol.sum())
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.where(applies & (b > 0), np.abs(err) / np.where(b > 0, b, 1.0), np.nan)
+    row["bound_max_ratio"] = float(np.nanmax(ratio)) if np.isfinite(ratio).any() else np.nan
+    return row
+
+
+# ---------------------------------------------------------------------- work units
+def units(spec: Spec) -> list[tuple[str, str]]:
+    """The (acc, scheme) work units of a spec, in a cache-friendly order (acc outermost)."""
+    return [(acc, scheme) for acc in spec.accs for scheme in spec.schemes]
+
+
+def run_unit(spec: Spec, acc: str, scheme: str) -> pd.DataFrame:
+    """All orders and compensation formats of one (acc, scheme) over every distribution and length."""
+    fa = acc_format(acc, "accs")
+    xa, didx = _inputs(spec, acc)
+    refs = _references(spec, acc)
+    rows = []
+    for sch, order, a, comp in spec.configs():
+        if a != acc or sch != scheme:
+            continue
+        if scheme == "kulisch":
+            # golden's Kulisch result is round_pair(hi, lo) of its exact state; the references are that state
+            ns = spec.lengths() if order == "sequential" else spec.pairwise_lengths()
+            vals = {n: round_pair(refs[n][0], refs[n][1], fa) for n in ns}
+        elif order == "sequential":
+            vals = sequential_prefix_values(xa, scheme, fa, comp, spec.lengths())
+        else:
+            vals = pairwise_values(xa, scheme, fa, comp, spec.pairwise_lengths())
+        for n, v in vals.items():
+            hi, lo, sabs, minnz = refs[n]
+            for di, dist in enumerate(spec.dists):
+                m = didx == di
+                row = {
+                    "spec": spec.name, "spec_digest": spec.digest(), "seed": spec.seed, "trials": spec.trials,
+                    "scheme": scheme, "order": order, "acc": fa.label(), "acc_spec": acc, "acc_e": fa.e,
+                    "acc_m": fa.m, "comp": comp_label(comp), "u": fa.unit_roundoff, "dist": dist,
+                    "kappa_target": float(spec.kappa) if dist == "cancellation" else np.nan,
+                    "n": int(n), "nu": n * fa.unit_roundoff,
+                }
+                row.update(row_metrics(v[m], hi[m], lo[m], sabs[m], minnz[m], scheme, order, int(n), fa, comp))
+                rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _unit_path(cache_dir: str, spec: Spec, acc: str, scheme: str) -> str:
+    safe = acc.replace("/", "_")
+    return os.path.join(cache_dir, spec.digest(), f"{safe}__{scheme}.parquet")
+
+
+def _run_and_store(spec: Spec, acc: str, scheme: str, path: str) -> str:
+    df = run_unit(spec, acc, scheme)
+    tmp = path + ".tmp"
+    df.to_parquet(tmp, index=False)
+    os.replace(tmp, path)  # atomic: a unit file is either complete or absent
+    return path
+
+
+def run(
+    spec: Spec, cache_dir: str, jobs: int = 1, progress: bool = True,
+    on_unit: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Run (or resume) every work unit of `spec`; returns the tidy table of all rows."""
+    from tqdm import tqdm
+
+    os.makedirs(os.path.join(cache_dir, spec.digest()), exist_ok=True)
+    todo = []
+    paths = []
+    for acc, scheme in units(spec):
+        p = _unit_path(cache_dir, spec, acc, scheme)
+        paths.append(p)
+        if not os.path.exists(p):
+            todo.append((acc, scheme, p))
+    bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc=f"characterize[{spec.name}]",
+               unit="unit", disable=not progress)
+    if jobs <= 1 or len(todo) <= 1:
+        for acc, scheme, p in todo:
+            bar.set_postfix_str(f"{acc} {scheme}")
+            _run_and_store(spec, acc, scheme, p)
+            bar.update(1)
+            if on_unit:
+                on_unit(p)
+    else:
+        with ProcessPoolExecutor(max_workers=jobs) as ex:
+            futs = [ex.submit(_run_and_store, spec, acc, scheme, p) for acc, scheme, p in todo]
+            for f in as_completed(futs):
+                p = f.result()
+                bar.update(1)
+                if on_unit:
+                    on_unit(p)
+    bar.close()
+    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+
+
+def single_sum(x: np.ndarray, scheme: str, acc, comp=None, order: str = "sequential") -> float:
+    """Convenience: one golden sum of the vector x (used by the report's known-facts table)."""
+    return float(accumulate(np.asarray(x, dtype=np.float64)[None, :], scheme, acc, comp, order).value[0])

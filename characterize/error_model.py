@@ -1,0 +1,396 @@
+"""Fitted error model of every accumulation scheme: fit it from a characterisation table, save/load it
+as JSON, and sample accumulation errors from it (quant/'s statistical mode uses `ErrorModel.sample`).
+
+What is modelled.  For one (scheme, order, acc, comp, dist) the error of an accumulation of n terms,
+err = computed - exact (the exact sum of the terms as rounded into F_acc), divided by a unit, is a
+random variable r(n).  The unit is per entry ('norm'): 'sumabs' = u * sum|x| (u = F_acc's unit
+roundoff; right when many roundings of partial sums add up), or 'ulp' = ulp_acc(sum|x|) (right when
+the error is one final rounding of a positive sum: it follows the binade of the result, a sawtooth
+in n); the fit picks the one whose spread is smoother in n over the training lengths.  n = 1 has no
+error (the one element is already in F_acc).  The model stores, at training lengths n_i (log-spaced,
+2 ... n_max):
+    q_i   41 quantiles of r(n_i) at p = 0, 0.025, ..., 1 (min and max of the measured trials at the ends),
+    m_i   the mean of r(n_i) (bias), s_i its standard deviation (spread).
+Between training lengths, mean is interpolated linearly and spread log-linearly in log n (a local
+power law), and quantiles linearly; a sample is drawn by inverse-CDF from the interpolated quantiles
+and then standardised to the interpolated mean and spread.  Beyond n_max the spread is extrapolated
+with the power law of the last three training lengths (a warning says so once).
+
+Fit quality stored per entry: (a) a global power law  spread = a * u * n^b  (and |bias| likewise),
+least squares in log-log over the training lengths with n u <= 0.1 (before the n u ~ 1 breakdown),
+with its R^2; (b) the held-out check: the measured spread at lengths NOT used for the model
+(every other length of the sweep) against the model's prediction there, both in units of u sum|x|;
+a point passes if |pred/meas - 1| <= 20 %, or if both are below 0.01 (negligible next to one rounding
+of the sum; e.g. FP32 sums of MX products that are mostly exact).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from golden.accumulate import ORDERS, SCHEMES
+
+from .spec import DISTS, acc_format
+
+DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "error_model.json")
+HOLDOUT_TOL = 0.20
+NEGLIGIBLE = 0.01  # spreads below this many u*sum|x| count as equal in the held-out check
+NORMS = ("sumabs", "ulp")
+# where a distribution was not fitted, try these in order (documented in docs/characterize.md)
+NEAREST: dict[str, tuple[str, ...]] = {
+    "uniform": ("softmax", "mx_products", "normal"),
+    "normal": ("mx_products", "uniform", "softmax"),
+    "lognormal": ("softmax", "uniform", "normal", "mx_products"),
+    "student_t": ("normal", "mx_products", "uniform", "softmax"),
+    "softmax": ("uniform", "mx_products", "normal"),
+    "mx_products": ("normal", "uniform", "softmax"),
+    "cancellation": ("normal", "mx_products", "uniform", "softmax"),
+    "swamping": ("uniform", "softmax", "normal", "mx_products"),
+}
+NO_COMP = ("naive", "kulisch")
+
+
+def _acc_label(acc) -> str:
+    return acc_format(acc, "acc").label()
+
+
+def _comp_label(scheme: str, acc, comp) -> str:
+    """'' for no separate compensation format (None, equal to acc, or a scheme without one)."""
+    if comp is None or scheme in NO_COMP:
+        return ""
+    c = acc_format(comp, "comp").label()
+    return "" if c == _acc_label(acc) else c
+
+
+def key(scheme: str, order: str, acc, comp, dist: str) -> str:
+    return f"{scheme}|{order}|{_acc_label(acc)}|{_comp_label(scheme, acc, comp) or '-'}|{dist}"
+
+
+def _sig(v, digits: int = 5):
+    """Round for compact JSON (non-finite values become None)."""
+    if isinstance(v, (list, tuple, np.ndarray)):
+        return [_sig(x, digits) for x in v]
+    v = float(v)
+    if not math.isfinite(v):
+        return None
+    return float(f"{v:.{digits}g}")
+
+
+# ---------------------------------------------------------------------- interpolation helpers
+def _qmoments(q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and std of the distribution whose quantile function is piecewise linear through q
+    (last axis) on a uniform probability grid."""
+    a, b = q[..., :-1], q[..., 1:]
+    k = q.shape[-1] - 1
+    m1 = ((a + b) / 2).sum(-1) / k
+    m2 = ((a * a + a * b + b * b) / 3).sum(-1) / k
+    return m1, np.sqrt(np.maximum(m2 - m1 * m1, 0.0))
+
+
+def _interp_nodes(ns: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Index i of the node at or below n (clipped) and weight t in [0, 1] (log n) toward node i+1."""
+    ln = np.log(ns)
+    x = np.log(np.maximum(n, 1))
+    i = np.clip(np.searchsorted(ln, x, side="right") - 1, 0, max(len(ns) - 2, 0))
+    if len(ns) == 1:
+        return i, np.zeros_like(x)
+    t = np.clip((x - ln[i]) / (ln[i + 1] - ln[i]), 0.0, 1.0)
+    return i, t
+
+
+def _loglin(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """a^(1-t) b^t where both are > 0, else linear."""
+    pos = (a > 0) & (b > 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        geo = np.exp((1 - t) * np.log(np.where(pos, a, 1.0)) + t * np.log(np.where(pos, b, 1.0)))
+    return np.where(pos, geo, (1 - t) * a + t * b)
+
+
+@dataclass
+class Entry:
+    """One fitted (scheme, order, acc, comp, dist): values in units of `norm` (see module doc)."""
+
+    u: float
+    acc: str
+    norm: str
+    ns: np.ndarray
+    q: np.ndarray  # (len(ns), P)
+    mean: np.ndarray
+    std: np.ndarray
+    fit: dict = field(default_factory=dict)
+    holdout: dict = field(default_factory=dict)
+
+    def unit(self, sum_abs: np.ndarray) -> np.ndarray:
+        """The error unit for sums with these sum|x| (units of the sums)."""
+        if self.norm == "ulp":
+            from .bounds import ulp
+
+            return ulp(sum_abs, acc_format(self.acc))
+        return self.u * np.asarray(sum_abs, dtype=np.float64)
+
+    def tail_slope(self) -> float:
+        k = min(3, len(self.ns))
+        if k < 2:
+            return 0.0
+        x = np.log(self.ns[-k:])
+        y = self.std[-k:]
+        if np.any(y <= 0):
+            return 0.0
+        return float(np.clip(np.polyfit(x, np.log(y), 1)[0], 0.0, 1.5))
+
+    def predict(self, n: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(quantile rows, mean, std) at lengths n (1-D array), units of u * sum|x|."""
+        n = np.maximum(np.asarray(n, dtype=np.float64), self.ns[0])
+        i, t = _interp_nodes(self.ns, n)
+        j = np.minimum(i + 1, len(self.ns) - 1)
+        q = (1 - t)[:, None] * self.q[i] + t[:, None] * self.q[j]
+        mean = (1 - t) * self.mean[i] + t * self.mean[j]
+        std = _loglin(self.std[i], self.std[j], t)
+        beyond = n > self.ns[-1]
+        if beyond.any():
+            f = (n[beyond] / self.ns[-1]) ** self.tail_slope()
+            q[beyond] *= f[:, None]
+            mean[beyond] *= f
+            std[beyond] *= f
+        return q, mean, std
+
+    def to_json(self) -> dict:
+        return {
+            "u": self.u, "acc": self.acc, "norm": self.norm, "ns": [int(v) for v in self.ns], "q": _sig(self.q), "mean": _sig(self.mean),
+            "std": _sig(self.std), "fit": self.fit, "holdout": self.holdout,
+        }
+
+    @classmethod
+    def from_json(cls, d: dict) -> Entry:
+        def arr(v):
+            return np.array([np.nan if x is None else x for x in v], dtype=np.float64)
+
+        q = np.array([[np.nan if x is None else x for x in row] for row in d["q"]], dtype=np.float64)
+        return cls(float(d["u"]), d["acc"], d["norm"], np.array(d["ns"], dtype=np.float64), q, arr(d["mean"]), arr(d["std"]),
+                   d.get("fit", {}), d.get("holdout", {}))
+
+
+# ---------------------------------------------------------------------- fitting
+def _powerlaw(ns: np.ndarray, y: np.ndarray) -> dict:
+    ok = (y > 0) & np.isfinite(y)
+    if ok.sum() < 2:
+        return {"a": None, "b": None, "r2": None, "points": int(ok.sum())}
+    x, ly = np.log(ns[ok]), np.log(y[ok])
+    b, la = np.polyfit(x, ly, 1)
+    pred = la + b * x
+    ss = float(((ly - ly.mean()) ** 2).sum())
+    r2 = 1.0 - float(((ly - pred) ** 2).sum()) / ss if ss > 0 else 1.0
+    return {"a": _sig(math.exp(la)), "b": _sig(b), "r2": _sig(r2, 4), "points": int(ok.sum())}
+
+
+def _roughness(ns: np.ndarray, y: np.ndarray) -> float:
+    """Mean squared second difference of log y against log n (0 for a power law)."""
+    ok = y > 0
+    if ok.sum() < 3:
+        return 0.0
+    x, ly = np.log(ns[ok]), np.log(y[ok])
+    slope = np.diff(ly) / np.diff(x)
+    return float(np.mean(np.diff(slope) ** 2))
+
+
+def fit_entry(g: pd.DataFrame) -> Entry:
+    """Fit one configuration's model from its table rows (one row per length n)."""
+    from .bounds import ulp
+    from .engine import QCOLS, UQCOLS
+
+    g = g[g["n"] > 1].sort_values("n")
+    u = float(g["u"].iloc[0])
+    acc = str(g["acc"].iloc[0])
+    fmt = acc_format(acc)
+    ns_all = g["n"].to_numpy(dtype=np.float64)
+    train = np.zeros(len(ns_all), dtype=bool)
+    train[::2] = True
+    train[-1] = True  # always keep the longest length
+    sabs = g["sum_abs_mean"].to_numpy(dtype=np.float64)
+    # factor converting a spread in ulp(sum|x|) units into u*sum|x| units
+    conv = np.where(sabs > 0, ulp(sabs, fmt) / (u * np.where(sabs > 0, sabs, 1.0)), 1.0)
+    cand = {
+        "sumabs": (g[QCOLS].to_numpy(dtype=np.float64) / u, g["rel_sumabs_mean"].to_numpy(dtype=np.float64) / u,
+                   g["rel_sumabs_std"].to_numpy(dtype=np.float64) / u),
+        "ulp": (g[UQCOLS].to_numpy(dtype=np.float64), g["ulpsa_mean"].to_numpy(dtype=np.float64),
+                g["ulpsa_std"].to_numpy(dtype=np.float64)),
+    }
+    rough = {k: _roughness(ns_all[train], v[2][train]) for k, v in cand.items()}
+    norm = "ulp" if rough["ulp"] < 0.5 * rough["sumabs"] else "sumabs"
+    q, mean, std = cand[norm]
+    e = Entry(u, acc, norm, ns_all[train], q[train], mean[train], std[train])
+    std_sa = cand["sumabs"][2]
+    mean_sa = cand["sumabs"][1]
+    pre = train & (ns_all * u <= 0.1)
+    e.fit = {
+        "spread": _powerlaw(ns_all[pre], std_sa[pre]),
+        "bias": _powerlaw(ns_all[pre], np.abs(mean_sa[pre])),
+        "range_nu_max": 0.1,
+        "roughness": {k: _sig(v, 3) for k, v in rough.items()},
+    }
+    hold = ~train
+    if hold.any():
+        _, _, pstd = e.predict(ns_all[hold])
+        if norm == "ulp":
+            pstd = pstd * conv[hold]
+        meas = std_sa[hold]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            dev = np.where(meas > 0, pstd / meas - 1.0, np.where(pstd > 0, np.inf, 0.0))
+        ok = (np.abs(dev) <= HOLDOUT_TOL) | ((meas < NEGLIGIBLE) & (pstd < NEGLIGIBLE))
+        finite = np.isfinite(dev)
+        e.holdout = {
+            "units": "u*sum|x|", "ns": [int(v) for v in ns_all[hold]], "measured_std": _sig(meas),
+            "predicted_std": _sig(pstd), "rel_dev": _sig(np.where(finite, dev, np.nan)),
+            "points_pass": int(ok.sum()), "points": int(ok.size),
+            "max_abs_rel_dev": _sig(float(np.max(np.abs(dev[~ok]))) if (~ok).any() and np.isfinite(dev[~ok]).all()
+                                    else (0.0 if ok.all() else None)),
+            "pass": bool(ok.all()),
+        }
+    return e
+
+
+def fit_table(df: pd.DataFrame, progress: bool = False) -> ErrorModel:
+    """Fit every (scheme, order, acc, comp, dist) group of a characterisation table."""
+    from tqdm import tqdm
+
+    entries = {}
+    groups = df.groupby(["scheme", "order", "acc", "comp", "dist"], sort=True)
+    for (scheme, order, acc, comp, dist), g in tqdm(groups, desc="fit error model", disable=not progress):
+        entries[key(scheme, order, acc, comp or None, dist)] = fit_entry(g)
+    meta = {
+        "spec": sorted(df["spec"].unique().tolist()),
+        "spec_digest": sorted(df["spec_digest"].unique().tolist()),
+        "trials": int(df["trials"].max()),
+    }
+    return ErrorModel(entries, meta)
+
+
+# ---------------------------------------------------------------------- the model
+class ErrorModel:
+    """Sampler of accumulation errors; see the module docstring for the model."""
+
+    def __init__(self, entries: dict[str, Entry], meta: dict | None = None):
+        self.entries = entries
+        self.meta = dict(meta or {})
+        self._warned: set = set()
+
+    # ------------------------------------------------------------------ I/O
+    @classmethod
+    def load(cls, path: str | None = None) -> ErrorModel:
+        """Load a model JSON (default: the shipped characterize/data/error_model.json)."""
+        path = path or DEFAULT_PATH
+        if not os.path.exists(path):
+            raise ValueError(
+                f"parameter 'path': error model file {path!r} does not exist; build one with "
+                "`apace characterize --profile model --fit-only`"
+            )
+        with open(path) as fh:
+            d = json.load(fh)
+        if d.get("format") != "apace-error-model" or "entries" not in d:
+            raise ValueError(f"parameter 'path': {path!r} is not an A-PACE error model JSON")
+        return cls({k: Entry.from_json(v) for k, v in d["entries"].items()}, d.get("meta", {}))
+
+    def save(self, path: str) -> None:
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        d = {
+            "format": "apace-error-model", "version": 1,
+            "units": "quantiles/mean/std of (computed - exact) / (u * sum|x|); u = acc unit roundoff",
+            "probs": "41 equally spaced probabilities 0, 0.025, ..., 1",
+            "meta": self.meta, "entries": {k: e.to_json() for k, e in sorted(self.entries.items())},
+        }
+        tmp = path + ".tmp"
+        with open(tmp, "w") as fh:
+            json.dump(d, fh, separators=(",", ":"))
+        os.replace(tmp, path)
+
+    # ------------------------------------------------------------------ queries
+    def has(self, scheme: str, order: str, acc, comp, dist: str) -> bool:
+        """Whether exactly this (scheme, order, acc, comp, dist) was fitted (no fallback)."""
+        try:
+            return key(scheme, order, acc, comp, dist) in self.entries
+        except ValueError:
+            return False
+
+    def configs(self) -> list[str]:
+        return sorted({k.rsplit("|", 1)[0] for k in self.entries})
+
+    def _entry(self, scheme: str, order: str, acc, comp, dist: str) -> Entry:
+        if scheme not in SCHEMES:
+            raise ValueError(f"parameter 'scheme' must be one of {', '.join(SCHEMES)}; got {scheme!r}")
+        if order not in ORDERS:
+            raise ValueError(f"parameter 'order' must be one of {', '.join(ORDERS)}; got {order!r}")
+        if dist not in DISTS:
+            raise ValueError(f"parameter 'dist' must be one of {', '.join(DISTS)}; got {dist!r}")
+        k = key(scheme, order, acc, comp, dist)
+        if k in self.entries:
+            return self.entries[k]
+        cfg = k.rsplit("|", 1)[0]
+        for alt in NEAREST[dist]:
+            ka = f"{cfg}|{alt}"
+            if ka in self.entries:
+                if k not in self._warned:
+                    self._warned.add(k)
+                    warnings.warn(
+                        f"error model: distribution {dist!r} not fitted for {cfg}; using nearest {alt!r}",
+                        stacklevel=3,
+                    )
+                return self.entries[ka]
+        accs = sorted({c.split("|")[2] for c in self.configs()})
+        comps = sorted({c.split("|")[3] for c in self.configs() if c.split("|")[2] == _acc_label(acc)})
+        raise ValueError(
+            f"error model has no configuration scheme={scheme!r} order={order!r} acc={_acc_label(acc)!r} "
+            f"comp={_comp_label(scheme, acc, comp) or None!r}; fitted acc formats: {', '.join(accs)}"
+            + (f"; comp formats for this acc: {', '.join(c if c != '-' else 'None' for c in comps)}" if comps else "")
+        )
+
+    def predict(self, scheme: str, order: str, acc, comp, dist: str, n, sum_abs) -> tuple[np.ndarray, np.ndarray]:
+        """(bias, spread) = mean and standard deviation of the absolute error at lengths n and sum|x|."""
+        e = self._entry(scheme, order, acc, comp, dist)
+        sum_abs = np.asarray(sum_abs, dtype=np.float64)
+        n = np.broadcast_to(np.asarray(n, dtype=np.float64), sum_abs.shape)
+        _, mean, std = e.predict(n.ravel())
+        unit = e.unit(sum_abs).ravel()
+        zero = n.ravel() <= 1
+        return (np.where(zero, 0.0, mean * unit).reshape(sum_abs.shape),
+                np.where(zero, 0.0, std * unit).reshape(sum_abs.shape))
+
+    def sample(
+        self, scheme: str, order: str, acc, comp, dist: str, n, sum_abs, rng: np.random.Generator
+    ) -> np.ndarray:
+        """Absolute errors (computed - exact) to add to exact sums of `n` terms with sum|x| = `sum_abs`.
+
+        n: integer array broadcastable to sum_abs's shape (n <= 1 gives 0); sum_abs: float array (units of
+        the sums).  Returns float64 with sum_abs's shape.  Errors are drawn independently per element.
+        """
+        e = self._entry(scheme, order, acc, comp, dist)
+        sum_abs = np.asarray(sum_abs, dtype=np.float64)
+        n = np.broadcast_to(np.asarray(n), sum_abs.shape)
+        if np.any(n < 0):
+            raise ValueError("parameter 'n' must be >= 0 (number of summed terms)")
+        if n.size and n.max() > e.ns[-1]:
+            wk = ("extrapolate", key(scheme, order, acc, comp, dist))
+            if wk not in self._warned:
+                self._warned.add(wk)
+                warnings.warn(
+                    f"error model: n up to {int(n.max())} beyond the fitted n_max={int(e.ns[-1])}; "
+                    "extrapolating the spread with the last fitted power law", stacklevel=2,
+                )
+        un, inv = np.unique(n.ravel(), return_inverse=True)
+        q, mean, std = e.predict(np.maximum(un, 1))
+        qm, qs = _qmoments(q)
+        scale = np.where(qs > 0, std / np.where(qs > 0, qs, 1.0), 0.0)
+        P = q.shape[1]
+        p = rng.random(inv.shape) * (P - 1)
+        k = np.minimum(p.astype(np.int64), P - 2)
+        f = p - k
+        z = q[inv, k] * (1 - f) + q[inv, k + 1] * f
+        r = mean[inv] + (z - qm[inv]) * scale[inv]
+        r = np.where(un[inv] <= 1, 0.0, r)  # one element (already in F_acc) is summed exactly
+        return r.reshape(sum_abs.shape) * e.unit(sum_abs)

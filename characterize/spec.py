@@ -1,0 +1,219 @@
+"""Sweep specifications: what `apace characterize` measures, as a validated dataclass.
+
+A spec is a YAML mapping (every key optional; defaults are the `default` profile):
+
+    name: my-sweep
+    schemes: [naive, kahan, neumaier, twosum, fasttwosum, klein, kulisch]
+    orders: [sequential, pairwise]
+    accs: [FP32, BF16, FP16, E5M3-ieee]      # accumulator formats (golden.formats.parse_format names)
+    comps: {BF16: [FP32]}                     # extra compensation formats per accumulator (comp=None is always run)
+    dists: [uniform, normal, lognormal, student_t, softmax, mx_products, cancellation, swamping]
+    max_n: 4096                               # lengths 1 .. max_n, log-spaced (`per_octave` per factor 2)
+    per_octave: 4                             # sequential lengths; pairwise uses the powers of two
+    trials: 128                               # independent sums per (config, dist, n)
+    seed: 0
+    kappa: 1.0e4                              # target condition number of the 'cancellation' inputs
+    fixed_n: 1024                             # length used by heatmaps and the narrowest-format table
+    p99_threshold: 1.0e-2                     # X in "narrowest format with p99 relative error < X"
+
+Bad values raise one ValueError naming the field and the allowed values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, fields
+
+import yaml
+
+from golden.accumulate import ORDERS, SCHEMES
+from golden.formats import FloatFormat, FormatError, parse_format
+
+DISTS = ("uniform", "normal", "lognormal", "student_t", "softmax", "mx_products", "cancellation", "swamping")
+MAX_LENGTH = 2**20
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One characterisation sweep (see module docstring for the meaning of every field)."""
+
+    name: str = "default"
+    schemes: tuple[str, ...] = SCHEMES
+    orders: tuple[str, ...] = ORDERS
+    accs: tuple[str, ...] = ("FP32", "BF16", "FP16", "E5M3-ieee")
+    comps: dict[str, tuple[str, ...]] = field(default_factory=lambda: {"BF16": ("FP32",), "FP16": ("FP32",)})
+    dists: tuple[str, ...] = DISTS
+    max_n: int = 4096
+    per_octave: int = 4
+    trials: int = 128
+    seed: int = 0
+    kappa: float = 1.0e4
+    fixed_n: int = 1024
+    p99_threshold: float = 1.0e-2
+
+    def __post_init__(self) -> None:
+        _check_names("schemes", self.schemes, SCHEMES)
+        _check_names("orders", self.orders, ORDERS)
+        _check_names("dists", self.dists, DISTS)
+        if not self.accs:
+            raise ValueError("spec field 'accs' must list at least one accumulator format")
+        for a in self.accs:
+            acc_format(a, "accs")
+        if not isinstance(self.comps, dict):
+            raise ValueError(f"spec field 'comps' must be a mapping acc -> [comp formats]; got {self.comps!r}")
+        for a, cs in self.comps.items():
+            if a not in self.accs:
+                raise ValueError(f"spec field 'comps' key {a!r} must be one of the spec's accs {list(self.accs)}")
+            for c in cs:
+                acc_format(c, f"comps[{a}]")
+        for fname, lo, hi in (("max_n", 1, MAX_LENGTH), ("per_octave", 1, 16), ("trials", 2, 10**6)):
+            v = getattr(self, fname)
+            if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+                raise ValueError(f"spec field '{fname}' must be an integer in {lo}..{hi}; got {v!r}")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ValueError(f"spec field 'seed' must be a non-negative integer; got {self.seed!r}")
+        if not isinstance(self.fixed_n, int) or not 1 <= self.fixed_n <= self.max_n:
+            raise ValueError(f"spec field 'fixed_n' must be an integer n with 1 <= n <= max_n ({self.max_n}); got {self.fixed_n!r}")
+        if not isinstance(self.kappa, (int, float)) or not 1.0 <= float(self.kappa) <= 1e12:
+            raise ValueError(f"spec field 'kappa' must be a number in [1, 1e12]; got {self.kappa!r}")
+        if not isinstance(self.p99_threshold, (int, float)) or not 0 < float(self.p99_threshold) < 1:
+            raise ValueError(f"spec field 'p99_threshold' must be a number in (0, 1); got {self.p99_threshold!r}")
+
+    # ------------------------------------------------------------------ derived
+    def lengths(self) -> list[int]:
+        """Sequential lengths: 1 .. max_n, `per_octave` log-spaced values per factor of 2 (rounded)."""
+        import math
+
+        top = math.log2(self.max_n)
+        k = int(math.floor(top * self.per_octave + 1e-9))
+        ns = {int(round(2.0 ** (i / self.per_octave))) for i in range(k + 1)} | {self.max_n, self.fixed_n}
+        return sorted(ns)
+
+    def pairwise_lengths(self) -> list[int]:
+        """Pairwise lengths: the powers of two up to max_n, plus max_n and fixed_n."""
+        ns = {2**i for i in range(self.max_n.bit_length()) if 2**i <= self.max_n} | {self.max_n, self.fixed_n}
+        return sorted(ns)
+
+    def configs(self) -> list[tuple[str, str, str, str | None]]:
+        """Every (scheme, order, acc, comp) of the sweep; comp None = the accumulator format."""
+        out = []
+        for acc in self.accs:
+            for scheme in self.schemes:
+                for order in self.orders:
+                    out.append((scheme, order, acc, None))
+                    if scheme in ("naive", "kulisch"):
+                        continue  # no compensation register
+                    for comp in self.comps.get(acc, ()):
+                        out.append((scheme, order, acc, comp))
+        return out
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        for k, v in d.items():
+            if isinstance(v, tuple):
+                d[k] = list(v)
+        d["comps"] = {a: list(c) for a, c in self.comps.items()}
+        return d
+
+    def digest(self) -> str:
+        """Short hash of everything that changes the numbers (not the name)."""
+        d = self.to_dict()
+        d.pop("name")
+        d.pop("p99_threshold")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def _check_names(fname: str, values, allowed) -> None:
+    if isinstance(values, str) or not hasattr(values, "__iter__") or not list(values):
+        raise ValueError(f"spec field '{fname}' must be a non-empty list drawn from {', '.join(allowed)}; got {values!r}")
+    for v in values:
+        if v not in allowed:
+            raise ValueError(f"spec field '{fname}' has unknown value {v!r}; allowed: {', '.join(allowed)}")
+
+
+def acc_format(name, fieldname: str = "acc") -> FloatFormat:
+    """parse_format for accumulator/compensation formats (floating point only), errors naming the field."""
+    try:
+        f = parse_format(name)
+    except FormatError as exc:
+        raise ValueError(f"spec field '{fieldname}': {exc}") from None
+    if f.is_int:
+        raise ValueError(f"spec field '{fieldname}' must be a floating-point format (e >= 1), got integer format {name!r}")
+    return f
+
+
+PROFILES: dict[str, dict] = {
+    # ~2-3 minutes on one core: every scheme, order, the four model formats, all eight distributions
+    "default": {},
+    # the shipped error model (characterize/data/error_model.json): model formats x model distributions
+    "model": {
+        "name": "model",
+        "dists": ["uniform", "normal", "softmax", "mx_products"],
+        "comps": {"BF16": ["FP32"], "FP16": ["FP32"], "E5M3-ieee": ["FP32"]},
+        "trials": 256,
+    },
+    # the long sweep (nox -s characterize-full): more formats, 64k lengths, 512 trials
+    "full": {
+        "name": "full",
+        "accs": ["FP32", "E8M10", "BF16", "FP16", "E5M7", "E6M5", "E5M3-ieee", "E5M2"],
+        "comps": {"BF16": ["FP32"], "FP16": ["FP32"], "E5M3-ieee": ["FP32", "BF16"], "E5M2": ["FP16"]},
+        "max_n": 65536,
+        "trials": 512,
+        "fixed_n": 4096,
+    },
+    # a seconds-long sweep for tests and smoke runs
+    "smoke": {
+        "name": "smoke",
+        "accs": ["BF16", "E5M3-ieee"],
+        "comps": {"BF16": ["FP32"]},
+        "dists": ["uniform", "normal", "softmax", "mx_products", "cancellation", "swamping"],
+        "max_n": 256,
+        "per_octave": 2,
+        "trials": 32,
+        "fixed_n": 64,
+    },
+}
+
+
+def spec_from_dict(d: dict | None, base: str = "default") -> Spec:
+    """Build a Spec from a mapping over the named base profile; unknown keys are an error."""
+    if base not in PROFILES:
+        raise ValueError(f"parameter 'profile' must be one of {', '.join(PROFILES)}; got {base!r}")
+    d = dict(d or {})
+    allowed = [f.name for f in fields(Spec)]
+    for k in d:
+        if k not in allowed:
+            raise ValueError(f"spec field {k!r} is unknown; allowed fields: {', '.join(allowed)}")
+    merged = {**PROFILES[base], **d}
+    if "name" not in d and base != "default" and "name" not in PROFILES[base]:
+        merged["name"] = base
+    for k in ("schemes", "orders", "accs", "dists"):
+        if k in merged and isinstance(merged[k], list):
+            merged[k] = tuple(merged[k])
+    if "comps" in merged:
+        c = merged["comps"]
+        if c is None:
+            c = {}
+        if not isinstance(c, dict):
+            raise ValueError(f"spec field 'comps' must be a mapping acc -> [comp formats]; got {c!r}")
+        merged["comps"] = {str(a): tuple([v] if isinstance(v, str) else (v or ())) for a, v in c.items()}
+    if "fixed_n" not in d and isinstance(merged.get("max_n"), int):
+        merged["fixed_n"] = min(merged.get("fixed_n", Spec.fixed_n), max(merged["max_n"], 1))
+    if "kappa" in merged and isinstance(merged["kappa"], str):
+        try:
+            merged["kappa"] = float(merged["kappa"])
+        except ValueError:
+            raise ValueError(f"spec field 'kappa' must be a number in [1, 1e12]; got {merged['kappa']!r}") from None
+    return Spec(**merged)
+
+
+def load_spec(path: str | None = None, profile: str = "default") -> Spec:
+    """Read a YAML spec file (or none) over a named profile."""
+    if path is None:
+        return spec_from_dict({}, profile)
+    with open(path) as fh:
+        data = yaml.safe_load(fh)
+    if data is not None and not isinstance(data, dict):
+        raise ValueError(f"spec file {path!r} must hold a YAML mapping of spec fields; got {type(data).__name__}")
+    return spec_from_dict(data, profile)
