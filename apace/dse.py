@@ -59,7 +59,7 @@ def quant_evaluator(point: Mapping, mode: str, ppl: Mapping) -> dict:
     ctx = int(ppl.get("seq_len", 256))
     cfg = PplConfig(model=point["model"], text=point["text"], ctx=ctx, stride=ctx,
                     max_tokens=int(ppl.get("tokens", 1024)), attn=AttnConfig(**attn))
-    r = quant.evaluate_ppl(cfg)
+    r = quant.evaluate_ppl(cfg, progress=False)
     return {"ppl": float(r.ppl), "tokens": int(r.tokens), "wall_s": float(r.wall_s),
             "config_hash": str(getattr(r, "config_hash", ""))}
 
@@ -91,6 +91,17 @@ def _evaluate_task(evaluator: str, point: dict, mode: str, ppl: dict) -> dict:
     out = fn(point, mode, ppl)
     out.setdefault("wall_s", time.monotonic() - t0)
     return out
+
+
+def _statistical_unavailable() -> str | None:
+    """Why quant's statistical mode cannot run here (its error model is missing), or None."""
+    try:
+        from quant.ppl import load_error_model
+
+        load_error_model()
+    except (ImportError, ValueError, OSError) as exc:
+        return str(exc).split(";")[0]
+    return None
 
 
 def resolve_evaluator(name: str | None) -> str:
@@ -269,6 +280,14 @@ def run_dse(spec: Spec, out_dir: str | Path, results_dir: str | Path | None = No
             objectives.append("ff")
         log(notes[-1])
     else:
+        if evaluator == "quant" and "statistical" in (ppl_cfg["sweep_mode"], ppl_cfg["confirm_mode"]):
+            reason = _statistical_unavailable()
+            if reason:
+                ppl_cfg = {**ppl_cfg, "sweep_mode": "exact" if ppl_cfg["sweep_mode"] == "statistical"
+                           else ppl_cfg["sweep_mode"], "confirm": "none"}
+                notes.append(f"statistical mode unavailable ({reason}); the sweep uses exact mode, "
+                             "so no separate confirmation is needed")
+                log("NOTE: " + notes[-1])
         cache = ResultCache(out / "cache.jsonl")
         sweep = evaluate_ppl_many(spec.points, ppl_cfg["sweep_mode"], evaluator, ppl_cfg, cache, jobs, dask_address,
                                   progress)
@@ -277,17 +296,24 @@ def run_dse(spec: Spec, out_dir: str | Path, results_dir: str | Path | None = No
         df["ppl_mode"] = ppl_cfg["sweep_mode"]
         confirm_mode = ppl_cfg["confirm_mode"]
         if ppl_cfg["confirm"] != "none" and confirm_mode not in ("off", ppl_cfg["sweep_mode"]):
-            sel = select(df, objectives, spec.weights)
-            chosen = sel["best"] if ppl_cfg["confirm"] == "best" else sel["on_front"]
-            pts = [p for p, c in zip(spec.points, chosen) if c]
-            conf = evaluate_ppl_many(pts, confirm_mode, evaluator, ppl_cfg, cache, jobs, dask_address, progress,
-                                     desc="confirm front")
             col = "ppl_" + confirm_mode
-            df[col] = [conf.get(p.key(), {}).get("ppl", math.nan) for p in spec.points]
-            has = df[col].notna()
-            df.loc[has, "ppl"] = df.loc[has, col]
-            df.loc[has, "ppl_mode"] = confirm_mode
-            notes.append(f"front confirmed in {confirm_mode} mode ({int(has.sum())} point(s)); "
+            df[col] = math.nan
+            # Re-select after each confirmation round: a confirmed value can move the front, and a point
+            # that joins it must be confirmed too.  Stops when every front (or best) point is confirmed.
+            for _ in range(len(df)):
+                sel = select(df, objectives, spec.weights)
+                chosen = sel["best"] if ppl_cfg["confirm"] == "best" else sel["on_front"]
+                need = chosen & df[col].isna()
+                if not need.any():
+                    break
+                pts = [p for p, c in zip(spec.points, need) if c]
+                conf = evaluate_ppl_many(pts, confirm_mode, evaluator, ppl_cfg, cache, jobs, dask_address,
+                                         progress, desc="confirm front")
+                for i in df.index[need]:
+                    df.loc[i, col] = conf.get(spec.points[i].key(), {}).get("ppl", math.nan)
+                    df.loc[i, "ppl"] = df.loc[i, col]
+                    df.loc[i, "ppl_mode"] = confirm_mode
+            notes.append(f"front confirmed in {confirm_mode} mode ({int(df[col].notna().sum())} point(s)); "
                          f"other points keep their {ppl_cfg['sweep_mode']} perplexity")
     df = select(df, objectives, spec.weights)
     df["evaluator"] = evaluator
