@@ -61,6 +61,12 @@ def bench(session: nox.Session) -> None:
         session.run("python", os.path.join("benchmarks", name), *session.posargs)
 
 
+@nox.session(name="ppl-full", python=False)
+def ppl_full(session: nox.Session) -> None:
+    """quant/ perplexity checks on the shipped model at ctx 256 over 2048 tokens (long; `full` marker)."""
+    session.run("pytest", "-s", "tests/quant/test_real_model.py", "-m", "full", *session.posargs)
+
+
 @nox.session(name="sim-mx", python=False)
 def sim_mx(session: nox.Session) -> None:
     """MX dot-product unit and matmul tile (issue 4): the default subset, both simulators."""

@@ -66,6 +66,17 @@ def load_error_model():
     return ErrorModel.load()
 
 
+def error_model_key(em) -> str:
+    """Identity of an error model for the cache key: its `key` attribute, else a hash of its metadata
+    and fitted entry names (characterize.error_model.ErrorModel), else its class name."""
+    k = getattr(em, "key", None)
+    if k:
+        return str(k)
+    if hasattr(em, "entries"):
+        return config_hash({"meta": getattr(em, "meta", {}), "entries": sorted(em.entries)})
+    return type(em).__name__
+
+
 def normalised_attn(attn: AttnConfig) -> dict:
     """The attention settings that change the result for its mode (off: none; exact: no seed)."""
     d = attn.to_dict()
@@ -88,7 +99,7 @@ def cache_key(cfg: PplConfig, model_dir: Path, error_model=None) -> tuple[str, d
         "attn": normalised_attn(cfg.attn),
     }
     if cfg.attn.mode == "statistical":
-        d["error_model"] = str(getattr(error_model, "key", type(error_model).__name__))
+        d["error_model"] = error_model_key(error_model)
     return config_hash(d), d
 
 

@@ -160,3 +160,17 @@ def test_k_not_dividing_head_dim():
 def test_bad_ppl_config(kw, word):
     with pytest.raises(ValueError, match=word):
         PplConfig(**kw)
+
+
+def test_padding_mask_batch(tiny_model, ids):
+    """A right-padded batch of two (boolean 4D mask from transformers): the emulation honours it."""
+    batch = torch.cat([ids, ids.flip(1)], 0)
+    am = torch.ones_like(batch)
+    am[1, 30:] = 0
+    with torch.no_grad():
+        ref = tiny_model(batch, attention_mask=am).logits
+    cfg = AttnConfig(mode="exact", acc_qk=KULISCH_FP32, acc_sum=KULISCH_FP32, acc_pv=KULISCH_FP32)
+    with emulate(tiny_model, cfg), torch.no_grad():
+        out = tiny_model(batch, attention_mask=am).logits
+    torch.testing.assert_close(out[0], ref[0], rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(out[1, :30], ref[1, :30], rtol=1e-5, atol=1e-5)

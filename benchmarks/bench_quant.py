@@ -1,0 +1,112 @@
+"""quant/ speed, measured side by side in one run on one torch thread (CPU seconds, best of N):
+
+  1. one attention call: exact-mode emulation vs plain attention (torch sdpa), real SmolLM2 shapes
+  2. one model forward (the shipped SmolLM2, ctx tokens): exact mode vs unpatched
+  3. one model forward: statistical mode vs unpatched (target <= 1.5x)
+
+Usage: python benchmarks/bench_quant.py [--ctx 128] [--repeat 3]
+Needs the shipped model (scripts/setup.sh); the statistical row uses the shipped error model
+(characterize/data/error_model.json) or, if it is absent, a stand-in with the same interface
+(normal errors of size u*sum|x|*sqrt(n)); the row says which.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+
+EXACT_CONFIGS = {
+    "MXFP8 E4M3 k=32, FP32 naive": dict(qk={"elem": "E4M3"}, pv={"elem": "E4M3"}),
+    "MXFP8 + E5M3 kahan sum/PV (k=4)": dict(qk={"elem": "E4M3"}, pv={"elem": "E4M3", "k": 4},
+                                            acc_sum={"scheme": "kahan", "acc": "E5M3-ieee"},
+                                            acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"}),
+    "no MX, FP32 naive (all stages)": dict(),
+}
+
+
+class _StandInErrorModel:
+    key = "bench-stand-in"
+
+    def sample(self, *, scheme, order, acc, comp, dist, n, sum_abs, rng):
+        from golden.formats import parse_format
+
+        u = 2.0 ** -(parse_format(acc).m + 1)
+        return sum_abs * u * np.sqrt(n) * rng.standard_normal(np.shape(sum_abs))
+
+
+def best(fn, repeat: int) -> float:
+    """Best CPU time (s) of `repeat` calls (after one warm-up call)."""
+    fn()
+    out = []
+    for _ in range(repeat):
+        c = time.process_time()
+        fn()
+        out.append(time.process_time() - c)
+    return min(out)
+
+
+def main() -> None:
+    import torch
+
+    from quant.config import AttnConfig
+    from quant.data import load_model, resolve_model, resolve_text
+    from quant.emulate import emulate
+    from quant.kernels import attention_exact, attention_statistical
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ctx", type=int, default=128)
+    ap.add_argument("--repeat", type=int, default=3)
+    a, _ = ap.parse_known_args()
+    torch.set_num_threads(1)
+    model, tok = load_model(resolve_model())
+    ids = torch.tensor([tok(resolve_text())["input_ids"][: a.ctx]])
+    c = model.config
+    H, D = c.num_attention_heads, c.head_dim if getattr(c, "head_dim", None) else c.hidden_size // c.num_attention_heads
+    S = a.ctx
+    rng = np.random.default_rng(0)
+    q, k, v = (rng.standard_normal((1, H, S, D)).astype(np.float32) for _ in range(3))
+    tq, tk, tv = (torch.from_numpy(x) for x in (q, k, v))
+    q64, k64, v64 = (x.astype(np.float64) for x in (q, k, v))
+    allowed = np.tril(np.ones((S, S), bool))[None, None]
+
+    try:
+        from quant.ppl import load_error_model
+
+        em, em_name = load_error_model(), "shipped error model"
+    except ValueError:
+        em, em_name = _StandInErrorModel(), "stand-in error model (shipped one absent)"
+
+    print(f"quant benchmark: SmolLM2-135M, {S} tokens, {H} heads x head_dim {D}, 1 torch thread, CPU s (best of {a.repeat})")
+    t_sdpa = best(lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True), a.repeat)
+    print("\n1. one attention call")
+    print(f"   {'plain (torch sdpa, fp32)':40s} {t_sdpa * 1e3:9.2f} ms   1.0x")
+    for name, kw in EXACT_CONFIGS.items():
+        cfg = AttnConfig(mode="exact", **kw)
+        t = best(lambda cfg=cfg: attention_exact(q64, k64, v64, D**-0.5, allowed, None, cfg), a.repeat)
+        print(f"   {'exact: ' + name:40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x")
+    cfg = AttnConfig(mode="statistical", **EXACT_CONFIGS["MXFP8 E4M3 k=32, FP32 naive"])
+    t = best(lambda: attention_statistical(q64, k64, v64, D**-0.5, allowed, None, cfg, em, rng), a.repeat)
+    print(f"   {'statistical: MXFP8 (' + em_name[:10] + ')':40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x")
+
+    def fwd():
+        with torch.no_grad():
+            model(ids)
+
+    t_base = best(fwd, a.repeat)
+    print("\n2./3. one model forward")
+    print(f"   {'unpatched (sdpa)':40s} {t_base:9.3f} s    1.0x")
+    for name, kw in EXACT_CONFIGS.items():
+        with emulate(model, AttnConfig(mode="exact", **kw)):
+            t = best(fwd, max(1, a.repeat - 1))
+        print(f"   {'exact: ' + name:40s} {t:9.3f} s  {t / t_base:6.2f}x")
+    for name in ("MXFP8 E4M3 k=32, FP32 naive", "MXFP8 + E5M3 kahan sum/PV (k=4)"):
+        with emulate(model, AttnConfig(mode="statistical", **EXACT_CONFIGS[name]), em):
+            t = best(fwd, a.repeat)
+        print(f"   {'statistical: ' + name:40s} {t:9.3f} s  {t / t_base:6.2f}x   (target <= 1.5x)")
+    print(f"   statistical rows use the {em_name}")
+
+
+if __name__ == "__main__":
+    main()
