@@ -1,0 +1,54 @@
+"""pytest entry for acc_seq / acc_kulisch_seq: simulator x (acc format, comp format)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from golden.formats import BF16, E4M3, E5M2, FP16, FloatFormat
+from tb.common.formats import fmt_to_json, rtl_params
+from tb.common.runner import SimJob, full_run, run_cocotb, sim_params, src_files
+
+HERE = Path(__file__).resolve().parent
+RTL = ("acc_seq", "acc_kulisch_seq", "acc_step", "acc_final", "fp_cmp_mag", "fp_add_mix", "fp_unpack", "fp_round",
+       "fp_param_check")
+SOURCES = [*src_files(*RTL), HERE / "acc_seq_lanes.v"]
+LANES = 8
+E3M2S = FloatFormat(3, 2, special="finite", overflow="saturate", name="E3M2")
+
+# (acc, comp): one format <= 8 bits, FP16, BF16, and mixed acc/comp formats
+SETS = [(E4M3, E4M3), (FP16, FP16), (BF16, BF16), (BF16, FP16), (E5M2, FP16), (E3M2S, E3M2S)]
+FULL_GROUPS = [[1, 400], [2, 400], [3, 400], [31, 320], [32, 320], [1000, 200]]  # 2040 sums per set
+QUICK_GROUPS = [[1, 64], [2, 64], [3, 64], [31, 48], [32, 48], [1000, 16]]
+
+
+def _key(s) -> str:
+    return f"{s[0].label()}-c{s[1].label()}"
+
+
+def _run(sim, s, groups, handshake) -> None:
+    acc, comp = s
+    params = {**rtl_params(acc), **rtl_params(comp, "C"), "LANES": LANES, "MAXLEN": 1024}
+    cfg = {"acc": fmt_to_json(acc), "comp": fmt_to_json(comp), "lanes": LANES, "groups": groups, "seed": 11,
+           "handshake_sums": handshake}
+    run_cocotb(SimJob(sim, "acc_seq_lanes", SOURCES, params, "cocotb_acc_seq", HERE), cfg)
+
+
+DEFAULT = [pytest.param("verilator", s, id=f"verilator-{_key(s)}", marks=pytest.mark.xdist_group(f"verilator-{_key(s)}"))
+           for s in SETS[:4]]
+DEFAULT.append(pytest.param("icarus", SETS[0], id=f"icarus-{_key(SETS[0])}",
+                            marks=pytest.mark.xdist_group(f"icarus-{_key(SETS[0])}")))
+
+
+@pytest.mark.parametrize("sim,s", DEFAULT)
+def test_acc_seq(sim, s):
+    """Default run: reduced sequence counts (all lengths, all kinds), handshake test included."""
+    _run(sim, s, FULL_GROUPS if full_run() else QUICK_GROUPS, 60)
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("sim,s", sim_params(SETS, key=_key))
+def test_acc_seq_full(sim, s):
+    """Acceptance matrix: >= 2000 sequences per set, every set on both simulators."""
+    _run(sim, s, FULL_GROUPS, 300)
