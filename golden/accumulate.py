@@ -264,32 +264,61 @@ def accumulate(
     xa = A(x)
     n = x.shape[-1]
     batch = x.shape[:-1]
-    if scheme == "kulisch":
-        if n == 0:
-            return AccResult(np.zeros(batch), {"hi": np.zeros(batch), "lo": np.zeros(batch)})
-        return _kulisch(xa, acc)
     if n == 0:
+        if scheme == "kulisch":
+            return AccResult(np.zeros(batch), {"hi": np.zeros(batch), "lo": np.zeros(batch)})
         st = init_state(scheme, batch)
         return AccResult(finalize(scheme, st, acc, comp), st)
-    if order == "sequential":
-        st = init_state(scheme, batch)
-        for i in range(n):
-            st = step(scheme, st, xa[..., i], acc, comp)
-        return AccResult(finalize(scheme, st, acc, comp), st)
-    # pairwise: states carried as arrays (..., width); all nodes of a level combined at once
-    st = step(scheme, init_state(scheme, xa.shape), xa, acc, comp)  # leaves
-    while st["s"].shape[-1] > 1:
-        w = st["s"].shape[-1]
+    flat = xa.reshape(-1, n)
+    if scheme == "kulisch":
+        run, rows = _kulisch_rows, max(1, _KULISCH_CHUNK_ELEMS // n)
+    else:
+        run, rows = (_sequential if order == "sequential" else _pairwise), _CHUNK_ROWS
+    values, states = [], []
+    # Work on row chunks so that a chunk's state arrays stay in cache across the n steps.
+    for lo in range(0, flat.shape[0], rows):
+        v, st = run(scheme, flat[lo : lo + rows], acc, comp)
+        values.append(v)
+        states.append(st)
+    value = np.concatenate(values).reshape(batch)
+    state = {k: np.concatenate([st[k] for st in states]).reshape(batch) for k in STATE_KEYS[scheme]}
+    return AccResult(value, state)
+
+
+_CHUNK_ROWS = 16384
+_KULISCH_CHUNK_ELEMS = 2**21
+
+
+def _kulisch_rows(scheme: str, rows: np.ndarray, acc: FloatFormat, comp: FloatFormat):
+    res = _kulisch(rows, acc)
+    return res.value, res.state
+
+
+def _sequential(scheme: str, rows: np.ndarray, acc: FloatFormat, comp: FloatFormat):
+    xt = np.ascontiguousarray(rows.T)  # (n, rows): each step reads one contiguous row
+    st = init_state(scheme, xt.shape[1])
+    for i in range(xt.shape[0]):
+        st = step(scheme, st, xt[i], acc, comp)
+    return finalize(scheme, st, acc, comp), st
+
+
+def _pairwise(scheme: str, rows: np.ndarray, acc: FloatFormat, comp: FloatFormat):
+    """Balanced tree over adjacent pairs; states carried as (width, rows) arrays, a level at once."""
+    A = rounder(acc)
+    xt = np.ascontiguousarray(rows.T)
+    st = step(scheme, init_state(scheme, xt.shape), xt, acc, comp)  # leaves
+    while st["s"].shape[0] > 1:
+        w = st["s"].shape[0]
         half = w // 2
-        left = {k: np.ascontiguousarray(v[..., 0 : 2 * half : 2]) for k, v in st.items()}
-        right = {k: np.ascontiguousarray(v[..., 1 : 2 * half : 2]) for k, v in st.items()}
+        left = {k: v[0 : 2 * half : 2] for k, v in st.items()}
+        right = {k: v[1 : 2 * half : 2] for k, v in st.items()}
         for comp_val in _components(scheme, right):
             left = step(scheme, left, A(comp_val), acc, comp)
         if w % 2:
-            left = {k: np.concatenate([left[k], st[k][..., w - 1 : w]], axis=-1) for k in left}
+            left = {k: np.concatenate([left[k], st[k][w - 1 : w]], axis=0) for k in left}
         st = left
-    st = {k: v[..., 0] for k, v in st.items()}
-    return AccResult(finalize(scheme, st, acc, comp), st)
+    st = {k: v[0] for k, v in st.items()}
+    return finalize(scheme, st, acc, comp), st
 
 
 def exact_sum(x) -> np.ndarray:
