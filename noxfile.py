@@ -81,3 +81,11 @@ def sim_mx_full(session: nox.Session) -> None:
         "pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb/mx_dot", "tb/mx_tile",
         "-m", "full", *session.posargs, env={"APACE_SIM_FULL": "1"},
     )
+
+
+@nox.session(name="synth-sweep", python=False)
+def synth_sweep(session: nox.Session) -> None:
+    """The documented Yosys sweep behind synth_results/ (apace/data/synth_sweep.yaml; cached per design),
+    then the cost-model fit and its validation report + residual plot.  Extra args go to `apace synth sweep`."""
+    session.run("apace", "synth", "sweep", "-j", os.environ.get("APACE_JOBS", "2"), *session.posargs)
+    session.run("apace", "synth", "fit")
