@@ -273,8 +273,9 @@ def run_dse(spec: Spec, out_dir: str | Path, results_dir: str | Path | None = No
     objectives = list(spec.objectives)
     ppl_cfg = spec.ppl
     if evaluator == "none" or ppl_cfg["sweep_mode"] == "off":
-        notes.append("HARDWARE ONLY: no perplexity evaluator (quant.evaluate_ppl not available); "
-                     "the front is over hardware objectives only")
+        why = ("quant.evaluate_ppl not available" if _quant_available() is False else f"evaluator '{evaluator}'") \
+            if evaluator == "none" else f"ppl.sweep_mode '{ppl_cfg['sweep_mode']}'"
+        notes.append(f"HARDWARE ONLY: no perplexity ({why}); the front is over hardware objectives only")
         objectives = [o for o in objectives if o != "ppl"] or ["lut"]
         if len(objectives) == 1 and objectives[0] != "ff":
             objectives.append("ff")

@@ -92,9 +92,9 @@ def accumulator_cost(model: CostModel, scheme: str, acc: str, n: int) -> Cost:
         return _unit(model, "acc_seq", p)
     if model.has("fp_add"):
         one = _unit(model, "fp_add", {**accp, "LATENCY": 0}, note=f" (x{ADDERS_PER_STEP[scheme]} adders, estimate)")
-        c = Cost(parts=one.parts)
+        c = Cost()
         c.add(one, ADDERS_PER_STEP[scheme])
-        c.parts = one.parts
+        c.parts = list(one.parts)
         return c
     raise CostModelError("no synthesis data for accumulators (acc_seq, or fp_add); run `apace synth sweep`")
 
@@ -114,3 +114,32 @@ def point_cost(model: CostModel, point: DesignPoint, parallelism: dict) -> tuple
         stages[name] = c
         total.add(c)
     return total, stages
+
+
+def composed_check(model: CostModel, df) -> list[dict[str, object]]:
+    """Composed estimate (MX block unit + accumulator, from their own fits) against every synthesised
+    `mx_dot` row (the real composition, whose own rows are not used by the estimate)."""
+    import json
+
+    out = []
+    for _, r in df[df["unit"] == "mx_dot"].iterrows():
+        p = json.loads(r["params"])
+        scheme = SCHEMES[p.get("SCHEME", 0)]  # mx_dot: 0 naive .. 5 klein, 6 kulisch = golden's order
+        try:
+            blk = _unit(model, "mx_block_value", {k: p[k] for k in ("K", "EWA", "MWA", "SPA", "EWB", "MWB", "SPB", "EW",
+                                                                   "MW", "SPECIAL", "OVF") if k in p})
+            accp = {k: p[k] for k in ("EW", "MW", "SPECIAL", "OVF") if k in p}
+            if scheme == "kulisch":
+                acc = _unit(model, "acc_kulisch_seq", {**accp, "MAXLEN": p.get("MAXLEN", 1024)})
+            else:
+                acc = _unit(model, "acc_seq", {**accp, "CEW": p.get("CEW", p["EW"]), "CMW": p.get("CMW", p["MW"]),
+                                               "SCHEME": SCHEMES.index(scheme)})
+        except (CostModelError, KeyError):
+            continue
+        for m in ("lut", "ff"):
+            est = blk.values[m] + acc.values[m]
+            meas = float(r[m])
+            out.append({"design": f"mx_dot K={p['K']} E{p['EWA']}M{p['MWA']} acc E{p['EW']}M{p['MW']} {scheme}",
+                        "metric": m, "measured": meas, "composed": round(est, 1),
+                        "error_pct": round(100 * (est - meas) / meas, 1) if meas else None})
+    return out

@@ -34,6 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
     p.add_argument("--rtl", action="store_true",
                    help="recompute a small profile on the RTL accumulators through cocotb and compare to golden")
+    p.add_argument("--rtl-sim", default="icarus", choices=("icarus", "verilator"),
+                   help="simulator for --rtl (default icarus: fastest to build)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 
@@ -53,7 +55,7 @@ def run(args) -> int:
     if args.rtl:
         from characterize import rtl
 
-        return rtl.main(out, progress=progress)
+        return rtl.main(out, progress=progress, sim=args.rtl_sim)
     t0 = time.time()
     print(f"characterize: spec '{spec.name}' (digest {spec.digest()}): {len(spec.configs())} configurations x "
           f"{len(spec.dists)} distributions, lengths 1..{spec.max_n}, {spec.trials} trials; output {out}")

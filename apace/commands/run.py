@@ -15,7 +15,7 @@ def register(subparsers) -> None:
                               description=__doc__)
     p.add_argument("--spec", default=str(DEFAULT_SPEC), help=f"DSE spec (default: {DEFAULT_SPEC.name})")
     add_run_options(p)
-    p.set_defaults(func=_run)
+    p.set_defaults(func=_run, jobs=2)
 
 
 def _run(args) -> int:
@@ -28,7 +28,8 @@ def _run(args) -> int:
     t0 = time.monotonic()
     ev = dse.resolve_evaluator(args.evaluator)
     if ev == "none":
-        print("NOTE: quant.evaluate_ppl is not available, so this run is HARDWARE ONLY (cost model, no perplexity).")
+        why = "--evaluator none" if args.evaluator == "none" else "quant.evaluate_ppl is not available"
+        print(f"NOTE: {why}, so this run is HARDWARE ONLY (cost model, no perplexity).")
     rc = run_spec(Path(args.spec), args)
     print(f"\napace run finished in {time.monotonic() - t0:.0f} s")
     return rc

@@ -32,7 +32,9 @@ def _fmt(v) -> str:
     if isinstance(v, float):
         if v != v:
             return "-"
-        return f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3f}"
+        if abs(v) >= 100 or v == int(v):
+            return f"{v:,.0f}"
+        return f"{v:.3f}"
     return str(v)
 
 

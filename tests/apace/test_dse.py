@@ -133,3 +133,21 @@ def test_cli_bad_spec_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "scheme" in err[0]
     assert main(["summary", str(tmp_path / "missing")]) == 2
+
+
+def test_cli_fit_and_run_with_fake_evaluator(tmp_path, capsys):
+    res_dir = _results(tmp_path)
+    assert main(["synth", "fit", "--results", str(res_dir)]) == 0
+    out = capsys.readouterr().out
+    assert "mx_block_value" in out and "acc_seq" in out and "held-out" in out
+    assert (res_dir / "cost_model_residuals.png").stat().st_size > 1000
+    assert (res_dir / "cost_model.json").exists() and (res_dir / "cost_model_validation.txt").exists()
+    import yaml
+
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    rc = main(["run", "--spec", str(spec), "-o", str(tmp_path / "o"), "--results", str(res_dir), "--evaluator", "fake",
+               "-j", "1", "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0 and "best candidate" in out and "apace run finished" in out
+    assert (tmp_path / "o" / "t" / "results.parquet").exists()
