@@ -106,7 +106,8 @@ async def dot_products_match_golden(dut):
     cfg = tb_config()
     fa, fb, acc = parse_format(cfg["elem_a"]), parse_format(cfg["elem_b"]), parse_format(cfg["acc"])
     comp = parse_format(cfg["comp"]) if cfg.get("comp") else None
-    k, lanes, n, scheme = cfg["k"], cfg["lanes"], cfg["n"], cfg["scheme"]
+    k, lanes, n, schemes = cfg["k"], cfg["lanes"], cfg["n"], cfg["schemes"]
+    ns = len(schemes)  # lane i runs schemes[i % ns]; lanes is a multiple of ns, so dot d uses schemes[d % ns]
     rng = random.Random(cfg["seed"])
     start_soon(Clock(dut.clk, 10, unit="ns").start())
     dut.rst_n.value = 0
@@ -119,15 +120,26 @@ async def dot_products_match_golden(dut):
     for kind in cfg["kinds"]:
         for nb in cfg["lengths"]:
             seed = cfg["seed"] * 1000 + nb * 10 + ["random", "adversarial", "real"].index(kind)
-            ta, tb = make_set(kind, seed, fa, fb, k, n, nb, acc)
-            exp = encode(mx_dot(ta, tb, scheme, acc, comp).value, acc)
+            ta, tb = make_set(kind, seed, fa, fb, k, n * ns, nb, acc)
             beats, nbatch = block_stream(ta, tb, k, lanes)
             words = await run_stream(dut, beats, nbatch, cfg.get("stall", False), rng)
-            got = np.concatenate([unpack(w, acc.bits, lanes) for w in words])[:n]
-            if np.any(got != exp):
-                dut._log.error(mismatch_report(ta, tb, acc, got, exp, scheme))
-            total += check_codes(got, exp, acc, f"mx_dot [{kind}, {nb} blocks]",
-                                 context=f"{fa.label()}x{fb.label()} k={k} {scheme} acc={acc.label()}")
-            dut._log.info("%s, %d blocks: %d dot products match golden (%d distinct values)", kind, nb, n,
-                          len(np.unique(decode(exp, acc)[np.isfinite(decode(exp, acc))])))
+            got_all = np.concatenate([unpack(w, acc.bits, lanes) for w in words])[: n * ns]
+            for si, scheme in enumerate(schemes):
+                sel = np.arange(si, n * ns, ns)
+                sa_, sb_ = _subset(ta, sel), _subset(tb, sel)
+                exp = encode(mx_dot(sa_, sb_, scheme, acc, comp).value, acc)
+                got = got_all[sel]
+                if np.any(got != exp):
+                    dut._log.error(mismatch_report(sa_, sb_, acc, got, exp, scheme))
+                total += check_codes(got, exp, acc, f"mx_dot {scheme} [{kind}, {nb} blocks]",
+                                     context=f"{fa.label()}x{fb.label()} k={k} acc={acc.label()}")
+            vals = decode(got_all, acc)
+            dut._log.info("%s, %d blocks: %d dot products per scheme x %d schemes match golden "
+                          "(%d distinct finite results, %d non-finite)", kind, nb, n, ns,
+                          len(np.unique(vals[np.isfinite(vals)])), int(np.sum(~np.isfinite(vals))))
     dut._log.info("total %d dot products, 0 mismatches", total)
+
+
+def _subset(t, sel: np.ndarray):
+    """The dot products `sel` (rows) of an MXTensor quantised along axis 1."""
+    return type(t)(t.elements[sel], t.scale_exp[sel], t.elem, t.k, t.axis, t.scale_rule)

@@ -10,12 +10,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from golden.formats import parse_format  # noqa: E402
-from tb.common.runner import SimJob, run_cocotb, sim_params, src_files  # noqa: E402
+from tb.common.runner import SimJob, run_cocotb, sim_params  # noqa: E402
 from tb.mx_dot.mx_vectors import acc_params, elem_params  # noqa: E402
-from tb.mx_dot.test_mx_dot import SCHEME_IDS  # noqa: E402
+from tb.mx_dot.test_mx_dot import SCHEME_IDS, rtl_closure  # noqa: E402
 
 TB_DIR = Path(__file__).resolve().parent
-SRC = TB_DIR.parents[1] / "src"
 
 # (scheme, element format, k, accumulator, R, C)
 DEFAULT = [("neumaier", "E4M3", 8, "BF16", 2, 3)]
@@ -28,13 +27,10 @@ def _key(c) -> str:
 
 def run(sim: str, cfg, tiles: int) -> None:
     scheme, elem, k, acc, R, C = cfg
-    accmod = "acc_kulisch_seq" if scheme == "kulisch" else "acc_seq"
-    rtl = sorted({p.stem for p in SRC.glob("*.v") if p.stem.startswith(("fp_", "acc_"))} | {accmod})
     fe, fc = parse_format(elem), parse_format(acc)
     params = {"R": R, "C": C, "K": k, "SCHEME": SCHEME_IDS[scheme], **elem_params(fe, "A"), **elem_params(fe, "B"),
               **acc_params(fc)}
-    srcs = src_files(*rtl, "mx_block_sum", "mx_fix2float", "mx_block_value", "mx_dot", "mx_tile")
-    job = SimJob(sim, "mx_tile", srcs, params, "cocotb_mx_tile", TB_DIR)
+    job = SimJob(sim, "mx_tile", rtl_closure("mx_tile"), params, "cocotb_mx_tile", TB_DIR)
     run_cocotb(job, {"elem": elem, "acc": acc, "scheme": scheme, "k": k, "R": R, "C": C, "tiles": tiles,
                      "lengths": [1, 2, 5, 16], "seed": 5 + k + SCHEME_IDS[scheme]})
 
