@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-DEFAULT_OUT = "dse_results"
+DEFAULT_OUT = "results/dse"
 
 
 def register(subparsers) -> None:
