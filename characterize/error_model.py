@@ -19,7 +19,7 @@ with the power law of the last three training lengths (a warning says so once).
 Fit quality stored per entry: (a) a global power law  spread = a * u * n^b  (and |bias| likewise),
 least squares in log-log over the training lengths with n u <= 0.1 (before the n u ~ 1 breakdown),
 with its R^2; (b) the held-out check: the measured spread at lengths NOT used for the model
-(every other length of the sweep) against the model's prediction there, both in units of u sum|x|;
+(every other length of the sweep) against the model's prediction there, in the entry's unit;
 a point passes if |pred/meas - 1| <= 20 %, or if both are below 0.01 (negligible next to one rounding
 of the sum; e.g. FP32 sums of MX products that are mostly exact).
 """
@@ -202,20 +202,15 @@ def _roughness(ns: np.ndarray, y: np.ndarray) -> float:
 
 def fit_entry(g: pd.DataFrame) -> Entry:
     """Fit one configuration's model from its table rows (one row per length n)."""
-    from .bounds import ulp
     from .engine import QCOLS, UQCOLS
 
     g = g[g["n"] > 1].sort_values("n")
     u = float(g["u"].iloc[0])
     acc = str(g["acc"].iloc[0])
-    fmt = acc_format(acc)
     ns_all = g["n"].to_numpy(dtype=np.float64)
     train = np.zeros(len(ns_all), dtype=bool)
     train[::2] = True
     train[-1] = True  # always keep the longest length
-    sabs = g["sum_abs_mean"].to_numpy(dtype=np.float64)
-    # factor converting a spread in ulp(sum|x|) units into u*sum|x| units
-    conv = np.where(sabs > 0, ulp(sabs, fmt) / (u * np.where(sabs > 0, sabs, 1.0)), 1.0)
     cand = {
         "sumabs": (g[QCOLS].to_numpy(dtype=np.float64) / u, g["rel_sumabs_mean"].to_numpy(dtype=np.float64) / u,
                    g["rel_sumabs_std"].to_numpy(dtype=np.float64) / u),
@@ -238,15 +233,13 @@ def fit_entry(g: pd.DataFrame) -> Entry:
     hold = ~train
     if hold.any():
         _, _, pstd = e.predict(ns_all[hold])
-        if norm == "ulp":
-            pstd = pstd * conv[hold]
-        meas = std_sa[hold]
+        meas = std[hold]  # in the entry's own unit (u*sum|x| or ulp(sum|x|)), as the sampler uses it
         with np.errstate(divide="ignore", invalid="ignore"):
             dev = np.where(meas > 0, pstd / meas - 1.0, np.where(pstd > 0, np.inf, 0.0))
         ok = (np.abs(dev) <= HOLDOUT_TOL) | ((meas < NEGLIGIBLE) & (pstd < NEGLIGIBLE))
         finite = np.isfinite(dev)
         e.holdout = {
-            "units": "u*sum|x|", "ns": [int(v) for v in ns_all[hold]], "measured_std": _sig(meas),
+            "units": "u*sum|x|" if norm == "sumabs" else "ulp(sum|x|)", "ns": [int(v) for v in ns_all[hold]], "measured_std": _sig(meas),
             "predicted_std": _sig(pstd), "rel_dev": _sig(np.where(finite, dev, np.nan)),
             "points_pass": int(ok.sum()), "points": int(ok.size),
             "max_abs_rel_dev": _sig(float(np.max(np.abs(dev[~ok]))) if (~ok).any() and np.isfinite(dev[~ok]).all()

@@ -1,0 +1,130 @@
+"""The fitted error model: fitting recovers a known law, sampling API contract, the shipped model's
+coverage, and the shipped model against a fresh golden measurement with an unseen seed."""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.stats import norm
+
+from characterize import engine, error_model
+from characterize.error_model import ErrorModel
+from golden.accumulate import SCHEMES, accumulate
+from golden.formats import BF16, FP16, round_to
+
+U = BF16.unit_roundoff
+
+
+def synthetic_table(a=0.3, b=0.5, bias=0.1):
+    """Rows as the engine writes them, for errors ~ N(bias*u*sum|x|, (a u n^b sum|x|)^2)."""
+    rng = np.random.default_rng(1)
+    probs = np.clip(engine.PROBS, 0.0005, 0.9995)
+    rows = []
+    for n in [2, 3, 4, 6, 8, 11, 16, 23, 32, 45, 64, 91, 128]:
+        sd = a * n**b
+        row = {"spec": "syn", "spec_digest": "x", "trials": 10**6, "scheme": "naive", "order": "sequential",
+               "acc": "BF16", "comp": "", "dist": "normal", "n": n, "u": U, "sum_abs_mean": 0.8 * n,
+               "rel_sumabs_mean": bias * U, "rel_sumabs_std": sd * U,
+               # the ulp-unit columns made deliberately rough, so the fit must prefer u*sum|x|
+               "ulpsa_mean": 0.0, "ulpsa_std": sd * rng.uniform(0.3, 1.0)}
+        row.update(dict(zip(engine.QCOLS, (bias + sd * norm.ppf(probs)) * U)))
+        row.update(dict(zip(engine.UQCOLS, sd * norm.ppf(probs))))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def test_fit_recovers_power_law_and_samples_it():
+    m = error_model.fit_table(synthetic_table())
+    e = m.entries["naive|sequential|BF16|-|normal"]
+    assert e.norm == "sumabs"
+    assert e.fit["spread"]["b"] == pytest.approx(0.5, abs=0.01)
+    assert e.fit["spread"]["a"] == pytest.approx(0.3, rel=0.02)
+    assert e.holdout["pass"] and e.holdout["points"] == 6
+    rng = np.random.default_rng(5)
+    for n in (5, 50, 100):  # between training lengths
+        sa = np.full(200_000, 0.8 * n)
+        err = m.sample(scheme="naive", order="sequential", acc="BF16", comp=None, dist="normal",
+                       n=np.full(sa.shape, n), sum_abs=sa, rng=rng)
+        assert err.shape == sa.shape
+        assert np.std(err) == pytest.approx(0.3 * n**0.5 * U * 0.8 * n, rel=0.04)
+        assert np.mean(err) == pytest.approx(0.1 * U * 0.8 * n, rel=0.1)
+
+
+def test_save_load_roundtrip_and_api_errors(tmp_path):
+    m = error_model.fit_table(synthetic_table())
+    p = tmp_path / "m.json"
+    m.save(str(p))
+    m2 = ErrorModel.load(str(p))
+    assert m2.has("naive", "sequential", "BF16", None, "normal")
+    assert m2.has("naive", "sequential", "BF16", "BF16", "normal")  # comp = acc is no separate comp
+    assert not m2.has("naive", "sequential", "BF16", None, "uniform")
+    rng = np.random.default_rng(0)
+    z = m2.sample(scheme="naive", order="sequential", acc="BF16", comp=None, dist="normal",
+                  n=np.array([0, 1, 10]), sum_abs=np.array([1.0, 1.0, 8.0]), rng=rng)
+    assert z[0] == 0 and z[1] == 0 and z[2] != 0
+    with pytest.warns(UserWarning, match="nearest 'normal'"):  # fallback, said once
+        m2.sample(scheme="naive", order="sequential", acc="BF16", comp=None, dist="student_t", n=np.array([10]),
+                  sum_abs=np.array([8.0]), rng=rng)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        m2.sample(scheme="naive", order="sequential", acc="BF16", comp=None, dist="student_t", n=np.array([10]),
+                  sum_abs=np.array([8.0]), rng=rng)
+    with pytest.raises(ValueError, match="fitted acc formats: BF16"):
+        m2.sample(scheme="naive", order="sequential", acc="FP16", comp=None, dist="normal", n=np.array([3]),
+                  sum_abs=np.array([1.0]), rng=rng)
+    with pytest.raises(ValueError, match="'dist' must be one of"):
+        m2.sample(scheme="naive", order="sequential", acc="BF16", comp=None, dist="zipf", n=np.array([3]),
+                  sum_abs=np.array([1.0]), rng=rng)
+    with pytest.raises(ValueError, match="'scheme' must be one of"):
+        m2.has("naive", "sequential", "BF16", None, "normal") and m2.sample(
+            scheme="kahn", order="sequential", acc="BF16", comp=None, dist="normal", n=np.array([3]),
+            sum_abs=np.array([1.0]), rng=rng)
+    with pytest.raises(ValueError, match="does not exist"):
+        ErrorModel.load(str(tmp_path / "missing.json"))
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return ErrorModel.load()
+
+
+NARROW = "E5M3-ieee"
+
+
+def test_shipped_model_covers_the_quant_grid(shipped):
+    for scheme in SCHEMES:
+        for order in ("sequential", "pairwise"):
+            for acc in ("FP32", "BF16", "FP16", NARROW):
+                for dist in ("uniform", "normal", "softmax", "mx_products"):
+                    assert shipped.has(scheme, order, acc, None, dist), (scheme, order, acc, dist)
+                    e = shipped.entries[error_model.key(scheme, order, acc, None, dist)]
+                    assert e.ns[-1] >= 4096
+    for scheme in ("kahan", "neumaier", "klein"):
+        assert shipped.has(scheme, "sequential", "BF16", "FP32", "uniform")
+
+
+def _fresh_errors(scheme, order, acc, n, trials=400, seed=12345):
+    x = round_to(np.random.default_rng(seed).random((trials, n)), acc)
+    hi, lo = engine.exact_prefix_sums(x, [n])
+    v = accumulate(x, scheme, acc, None, order).value
+    return (v - hi[:, 0]) - lo[:, 0], np.abs(x).sum(1)
+
+
+@pytest.mark.parametrize("scheme, order, acc, n", [
+    ("naive", "sequential", BF16, 100),
+    ("naive", "pairwise", FP16, 1024),
+    ("kahan", "sequential", FP16, 300),
+])
+def test_shipped_model_matches_a_fresh_measurement(shipped, scheme, order, acc, n):
+    """Spread of the model's samples vs errors measured now on inputs with an unseen seed."""
+    err, sabs = _fresh_errors(scheme, order, acc, n)
+    rng = np.random.default_rng(9)
+    reps = 50
+    sim = shipped.sample(scheme=scheme, order=order, acc=acc.label(), comp=None, dist="uniform",
+                         n=np.full(reps * len(sabs), n), sum_abs=np.tile(sabs, reps), rng=rng)
+    meas, pred = np.std(err), np.std(sim)
+    assert math.isclose(pred, meas, rel_tol=0.25), (pred, meas)
