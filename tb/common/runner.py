@@ -34,6 +34,7 @@ SRC = ROOT / "src"
 BUILD_ROOT = Path(os.environ.get("APACE_SIM_BUILD", ROOT / "sim_build"))
 SIMULATORS = ("verilator", "icarus")
 CFG_ENV = "APACE_TB_CFG"
+BUILD_FLAVOUR = "verilator-public-depth-1"  # part of the build hash: changing how we build invalidates builds
 
 
 def simulators() -> tuple[str, ...]:
@@ -88,7 +89,7 @@ class SimJob:
             h.update(Path(src).name.encode())
             h.update(Path(src).read_bytes())
         h.update(json.dumps(sorted((k, int(v)) for k, v in self.parameters.items())).encode())
-        h.update(json.dumps(list(self.build_args)).encode())
+        h.update(json.dumps([*_sim_args(self.sim), *self.build_args, BUILD_FLAVOUR]).encode())
         return h.hexdigest()[:12]
 
     @property
@@ -103,6 +104,23 @@ def _sim_args(sim: str) -> list[str]:
     return []
 
 
+def _limit_public(runner) -> None:
+    """cocotb's runner passes --public-flat-rw, which makes every internal signal of every lane public:
+    10x the C++ and compile time for our many-instance wrappers.  The testbenches only touch toplevel
+    ports, so make only depth 1 public."""
+    orig = runner._build_command
+
+    def patched():
+        cmds = orig()
+        first = list(cmds[0])
+        if "--public-flat-rw" in first:
+            i = first.index("--public-flat-rw")
+            first[i : i + 1] = ["--public-depth", "1"]
+        return [first, *cmds[1:]]
+
+    runner._build_command = patched
+
+
 def build(job: SimJob):
     """Build once per hash directory (file-locked for xdist); returns the cocotb Runner."""
     from cocotb_tools.runner import get_runner
@@ -111,6 +129,8 @@ def build(job: SimJob):
     bdir = job.build_dir
     bdir.parent.mkdir(parents=True, exist_ok=True)
     runner = get_runner(job.sim)
+    if job.sim == "verilator":
+        _limit_public(runner)
     ok = bdir / "build.ok"
     with open(bdir.parent / f"{bdir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -127,6 +147,9 @@ def build(job: SimJob):
             ok.write_text(json.dumps({"toplevel": job.toplevel, "parameters": dict(job.parameters)}) + "\n")
         else:
             # The runner keeps build settings on itself; restore what test() needs without rebuilding.
+            runner._set_sources([str(s) for s in job.sources])
+            runner._set_verilog_sources([])
+            runner._set_vhdl_sources([])
             runner.build_dir = bdir
             runner.hdl_toplevel = job.toplevel
             runner.parameters = dict(job.parameters)
