@@ -54,7 +54,12 @@ async def block_values_match_golden(dut):
             dut.sb.value = pack_lanes([int(sb[j]) for j in idx] + [0] * pad, 8)
             await Timer(1, "ns")
             got.extend(unpack(read_int(dut.y), acc.bits, lanes)[: len(idx)].tolist())
+        bad = np.flatnonzero(np.array(got) != exp)
+        if bad.size:
+            i = int(bad[0])
+            dut._log.error("first mismatching block %d: E8M0 scale codes sa=%d sb=%d (exponent %d); a codes %s; "
+                           "b codes %s", i, sa[i], sb[i], int(sa[i]) + int(sb[i]) - 254,
+                           [format(int(c), f"0{fa.bits}b") for c in ca[i]], [format(int(c), f"0{fb.bits}b") for c in cb[i]])
         check_codes(np.array(got), exp, acc, f"block value [{kind}]",
-                    operands={"scale a": (sa, parse_format("INT8")), "scale b": (sb, parse_format("INT8"))},
                     context=f"{fa.label()}x{fb.label()} k={k} acc={acc.label()}")
         dut._log.info("%s: %d blocks match golden", kind, len(exp))

@@ -19,8 +19,9 @@ SOURCES = [*src_files("mx_block_sum", "mx_fix2float", "mx_block_value"),
 
 # (elem a, elem b, k, acc)
 DEFAULT = [("E4M3", "E4M3", 32, "BF16"), ("INT8", "INT8", 8, "FP16"), ("E2M1", "E5M2", 2, "E4M3")]
-FULL = [(ea, ea, k, acc) for ea in ("INT8", "E2M1", "E4M3", "E5M2", "E3M2", "E2M3")
-        for k in (2, 8, 32) for acc in ("BF16", "FP16", "E4M3", "E3M2", "FP32")]
+_ACCS = ("BF16", "FP16", "E4M3", "E3M2", "FP32")
+FULL = [(ea, ea, k, _ACCS[(i + j) % len(_ACCS)]) for i, ea in enumerate(("INT8", "E2M1", "E4M3", "E5M2", "E3M2", "E2M3"))
+        for j, k in enumerate((2, 8, 32))] + [("E2M1", "INT8", 8, "FP16"), ("E5M2", "E4M3", 32, "FP32")]
 
 
 def _key(c) -> str:
