@@ -151,3 +151,26 @@ def test_cli_fit_and_run_with_fake_evaluator(tmp_path, capsys):
     out = capsys.readouterr().out
     assert rc == 0 and "best candidate" in out and "apace run finished" in out
     assert (tmp_path / "o" / "t" / "results.parquet").exists()
+
+
+def test_quant_adapter_builds_the_right_config(monkeypatch):
+    quant = pytest.importorskip("quant")
+    seen = {}
+
+    def fake_eval(cfg, progress=True):
+        seen["cfg"] = cfg
+        return quant.PplResult(ppl=12.5, tokens=cfg.max_tokens, wall_s=0.1, cpu_s=0.1, config_hash="h")
+
+    monkeypatch.setattr(quant, "evaluate_ppl", fake_eval)
+    spec = space.load_spec({**SPEC, "stages": {
+        "qk": {"elem": "E2M1", "k": 8, "acc": "BF16", "scheme": "kahan", "length": 64},
+        "scores": {"elem": "none", "k": 32, "acc": "FP16", "scheme": "neumaier", "length": 256},
+        "pv": {"elem": "E4M3", "k": 32, "acc": "FP32", "scheme": "naive", "length": 256}}})
+    out = dse.quant_evaluator(spec.points[0].to_dict(), "exact", spec.ppl)
+    cfg = seen["cfg"]
+    assert out["ppl"] == 12.5 and out["tokens"] == 64
+    assert (cfg.ctx, cfg.stride, cfg.max_tokens, cfg.attn.mode) == (32, 32, 64, "exact")
+    assert (cfg.attn.qk.elem, cfg.attn.qk.k, cfg.attn.pv.elem, cfg.attn.scores.elem) == ("E2M1", 8, "E4M3", "none")
+    assert (cfg.attn.acc_qk.scheme, cfg.attn.acc_qk.acc) == ("kahan", "BF16")
+    assert (cfg.attn.acc_sum.scheme, cfg.attn.acc_sum.acc) == ("neumaier", "FP16")
+    assert (cfg.attn.acc_pv.scheme, cfg.attn.acc_pv.acc) == ("naive", "FP32")
