@@ -92,6 +92,16 @@ def mx_values(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
     return np.take(v, np.arange(n), axis=ax)
 
 
+def _mm32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """fp32 batched matmul through torch (BLAS), returned as float64: the statistical mode's
+    'exact' sums are fp32 sums of the (fp32-representable) quantised terms."""
+    import torch
+
+    ta = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
+    tb = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))
+    return torch.matmul(ta, tb).numpy().astype(np.float64)
+
+
 def _row_chunks(rows: int, per_row: int):
     step = max(1, CHUNK_ELEMS // max(per_row, 1))
     for r0 in range(0, rows, step):
@@ -209,8 +219,8 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     D = q.shape[-1]
     qv, kv = mx_values(q, cfg.qk, -1), mx_values(k, cfg.qk, -1)
     kt = np.swapaxes(kv, -1, -2)
-    dot = qv @ kt
-    dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), np.abs(qv) @ np.abs(kt))
+    dot = _mm32(qv, kt)
+    dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), _mm32(np.abs(qv), np.abs(kt)))
     s = _F32(dot * scaling)
     if bias is not None:
         s = _F32(s + bias)
@@ -220,6 +230,6 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     with np.errstate(divide="ignore", invalid="ignore"):
         p = _F32(e / denom[..., None])
     pv_, vv = mx_values(p, cfg.pv, -1), mx_values(v, cfg.pv, -2)
-    out = pv_ @ vv
+    out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
-    return out + err(cfg.acc_pv, "mx_products", n, np.abs(pv_) @ np.abs(vv))
+    return out + err(cfg.acc_pv, "mx_products", n, _mm32(np.abs(pv_), np.abs(vv)))
