@@ -1,4 +1,4 @@
-"""Attention numerics on numpy float64 arrays, built from golden/ (exact mode) or from exact sums plus
+"""Attention numerics on numpy float64 arrays, built from golden/ (exact mode) or from fp32 sums plus
 sampled accumulation errors (statistical mode).
 
 Shapes: q (B, H, Sq, D), k and v (B, H, Sk, D) (KV heads already repeated), `allowed` a boolean array
@@ -36,7 +36,7 @@ import numpy as np
 
 from golden.accumulate import accumulate
 from golden.formats import FP32, FloatFormat, round_to, rounder
-from golden.mx import SCALE_MAX, MXTensor, block_values, mx_quantize
+from golden.mx import SCALE_MAX, SCALE_MIN, MXTensor, block_values, mx_quantize
 
 from .config import AccSpec, AttnConfig, StageFormat
 
@@ -100,6 +100,52 @@ def _mm32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     ta = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
     tb = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))
     return torch.matmul(ta, tb).numpy().astype(np.float64)
+
+
+def mx_values_torch(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
+    """mx_values through a vectorised torch float64 port of golden.mx.mx_quantize (both scale rules,
+    float and integer element formats, saturation, RNE via torch.round = half to even).  Used by the
+    statistical mode; tests/quant/test_kernels.py proves it equal to golden on random tensors for every
+    element format, k and scale rule.  Non-finite inputs go to golden."""
+    import torch
+
+    f = st.fmt
+    if f is None:
+        return x
+    if not np.isfinite(x).all():
+        return mx_values(x, st, axis)
+    ax = axis % x.ndim
+    n = x.shape[ax]
+    k = st.k
+    xm = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, ax, -1), dtype=np.float64))
+    pad = (-n) % k
+    if pad:
+        xm = torch.nn.functional.pad(xm, (0, pad))
+    xb = xm.reshape(*xm.shape[:-1], -1, k)
+    amax = xb.abs().amax(dim=-1)
+    pos = amax > 0
+    a = torch.where(pos, amax, torch.ones_like(amax))
+    fl = torch.frexp(a).exponent.to(torch.int64) - 1
+    if st.scale_rule == "ocp":
+        s = fl - f.emax
+    else:
+        mx = f.max_value
+        s = fl - (math.frexp(mx)[1] - 1)
+        s = torch.where(a > torch.ldexp(torch.full_like(a, mx), s.to(torch.float64)), s + 1, s)
+        s = torch.where(a <= torch.ldexp(torch.full_like(a, mx), (s - 1).to(torch.float64)), s - 1, s)
+    s = torch.where(pos, s, torch.full_like(s, SCALE_MIN)).clamp(SCALE_MIN, SCALE_MAX)
+    sf = s.to(torch.float64)[..., None]
+    y = torch.ldexp(xb, -sf)
+    if f.is_int:
+        q = 2.0 ** (1 - f.m)
+        lim = float(2**f.m - 1)
+        el = torch.round(y / q).clamp(-lim, lim) * q
+    else:
+        e = (torch.frexp(y).exponent.to(torch.float64) - 1).clamp(min=f.emin)
+        quantum = torch.ldexp(torch.ones_like(y), e - f.m)
+        el = (torch.round(y / quantum) * quantum).clamp(-f.max_value, f.max_value)
+    v = torch.ldexp(el, sf).reshape(xm.shape)[..., :n]
+    return np.moveaxis(v.numpy(), -1, ax)
 
 
 def _row_chunks(rows: int, per_row: int):
@@ -204,9 +250,10 @@ def _blocks(count: np.ndarray, st: StageFormat) -> np.ndarray:
 
 
 def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig, model, rng) -> np.ndarray:
-    """Statistical-mode attention: MX quantisation exact (golden), each sum the exact float64 sum of
-    its terms plus an error drawn from `model.sample` for the configured accumulator, the number of
-    terms actually accumulated (allowed keys, or their MX blocks) and the sum of |terms|."""
+    """Statistical-mode attention: MX quantisation exact (golden), each sum the fp32 sum of its terms
+    (softmax denominator: float64) plus an error drawn from `model.sample` for the configured
+    accumulator, the number of terms actually accumulated (allowed keys, or their MX blocks) and the
+    sum of |terms|.  model None: no error added."""
 
     def err(spec: AccSpec, dist: str, n, sum_abs):
         if model is None:
@@ -217,7 +264,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
 
     D = q.shape[-1]
-    qv, kv = mx_values(q, cfg.qk, -1), mx_values(k, cfg.qk, -1)
+    qv, kv = mx_values_torch(q, cfg.qk, -1), mx_values_torch(k, cfg.qk, -1)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt)
     dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), _mm32(np.abs(qv), np.abs(kt)))
@@ -229,7 +276,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     denom = exact + err(cfg.acc_sum, "softmax", count, exact)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = _F32(e / denom[..., None])
-    pv_, vv = mx_values(p, cfg.pv, -1), mx_values(v, cfg.pv, -2)
+    pv_, vv = mx_values_torch(p, cfg.pv, -1), mx_values_torch(v, cfg.pv, -2)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
     return out + err(cfg.acc_pv, "mx_products", n, _mm32(np.abs(pv_), np.abs(vv)))
