@@ -15,6 +15,7 @@ Finished windows are appended to <hash>.partial.jsonl, so an interrupted run res
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import os
@@ -54,8 +55,10 @@ def results_dir(override: str | os.PathLike | None = None) -> Path:
     return Path(os.environ.get("APACE_RESULTS", "results")) / "ppl"
 
 
+@functools.lru_cache(maxsize=1)
 def load_error_model():
-    """The shipped characterisation error model (characterize.error_model.ErrorModel.load())."""
+    """The shipped characterisation error model (characterize.error_model.ErrorModel.load()), loaded
+    once per process."""
     try:
         from characterize.error_model import ErrorModel
     except ImportError as exc:
@@ -245,7 +248,7 @@ def evaluate_ppl(
         config=key_dict,
         path=str(final),
     )
-    tmp = final.with_suffix(".tmp")
+    tmp = final.with_suffix(f".{os.getpid()}.tmp")  # concurrent evaluators of one config: no clash
     tmp.write_text(json.dumps({"result": {k: v for k, v in asdict(res).items() if k not in ("cached", "path")},
                                "config": key_dict}, indent=1))
     tmp.replace(final)
