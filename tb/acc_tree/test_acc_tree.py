@@ -32,7 +32,9 @@ def _run(sim, c, count) -> None:
     run_cocotb(SimJob(sim, "acc_tree_lanes", SOURCES, params, "cocotb_acc_tree", HERE), cfg)
 
 
-DEFAULT = [((E4M3, E4M3), 3), ((E4M3, E4M3), 31), ((BF16, FP16), 32)]
+# Verilator builds of the 6-scheme wrapper grow fast with N (N = 31: > 100 C++ files, tens of CPU
+# minutes), so the default run keeps N = 3 (one odd pass-up, two levels) and sim-full runs the rest.
+DEFAULT = [((E4M3, E4M3), 3), ((BF16, FP16), 3)]
 
 
 @pytest.mark.parametrize("sim,c", sim_params(DEFAULT, key=_key, sims=("verilator",)))
