@@ -89,3 +89,10 @@ def synth_sweep(session: nox.Session) -> None:
     then the cost-model fit and its validation report + residual plot.  Extra args go to `apace synth sweep`."""
     session.run("apace", "synth", "sweep", "-j", os.environ.get("APACE_JOBS", "2"), *session.posargs)
     session.run("apace", "synth", "fit")
+
+
+@nox.session(name="characterize-full", python=False)
+def characterize_full(session: nox.Session) -> None:
+    """The `full` characterisation profile (hours) and the full-marked characterisation tests."""
+    session.run("apace", "characterize", "--profile", "full", *session.posargs)
+    session.run("pytest", "tests/characterize", "-m", "full")
