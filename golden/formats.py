@@ -223,6 +223,11 @@ def _round_bits_normal(x: np.ndarray, m: int) -> np.ndarray:
     )
 
 
+def _round_fixed_quantum(x: np.ndarray, m: int, emin: int) -> np.ndarray:
+    """RNE below 2^emin, where the quantum is the fixed 2^(emin-m): scale, rint, scale back (exact)."""
+    return np.rint(x * 2.0 ** (m - emin)) * 2.0 ** (emin - m)
+
+
 def _round_bits(x: np.ndarray, m: int, emin: int) -> np.ndarray:
     """RNE to m mantissa bits (m <= 51), gradual underflow below 2^emin, no overflow handling.
     x must be a C-contiguous float64 array.  Below 2^emin the quantum is the fixed 2^(emin-m):
@@ -230,7 +235,7 @@ def _round_bits(x: np.ndarray, m: int, emin: int) -> np.ndarray:
     r = _round_bits_normal(x, m)
     small = np.abs(x) < 2.0**emin
     if small.any():
-        r[small] = np.rint(x[small] * 2.0 ** (m - emin)) * 2.0 ** (emin - m)
+        r[small] = _round_fixed_quantum(x[small], m, emin)
     return r
 
 
@@ -275,7 +280,7 @@ def rounder(fmt: FloatFormat):
             bad = ~ok
             xs = x[bad]
             axs = ax[bad]
-            rs = np.rint(xs * 2.0 ** (m - emin)) * 2.0 ** (emin - m)  # below 2^emin: fixed quantum
+            rs = _round_fixed_quantum(xs, m, emin)
             big = ~((axs < ovf_at) if tie_overflows else (axs <= ovf_at))
             if policy == "saturate":
                 rs = np.where(big, np.copysign(mx, xs), rs)

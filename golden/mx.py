@@ -105,7 +105,7 @@ def mx_quantize(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: 
     """Quantise x into MX blocks of k consecutive elements along `axis` (see module doc for the rules)."""
     elem = parse_format(elem)
     k = check_k(k)
-    if scale_rule not in SCALE_RULES:
+    if scale_rule not in SCALE_RULES:  # checked up front so that a bad rule fails before any work
         raise ValueError(f"parameter 'scale_rule' must be one of {', '.join(SCALE_RULES)}; got {scale_rule!r}")
     x = np.asarray(x, dtype=np.float64)
     if x.ndim == 0:
