@@ -149,6 +149,15 @@ def _split_point(fa: FloatFormat, fb: FloatFormat, k: int) -> float:
     return 2.0**s
 
 
+def check_elem_k(elem_a: FloatFormat | str, elem_b: FloatFormat | str | None = None, k: int = 32) -> None:
+    """Raise ValueError unless golden's exact MX block sums (block_sums, block_values, mx_dot) cover
+    blocks of k products of elem_a x elem_b values (elem_b None: the same as elem_a): both formats
+    valid, k a power of two in 1..MAX_K, and the product range within the model's exact range."""
+    fa = elem_a if isinstance(elem_a, FloatFormat) else parse_format(elem_a)
+    fb = fa if elem_b is None else (elem_b if isinstance(elem_b, FloatFormat) else parse_format(elem_b))
+    _split_point(fa, fb, check_k(k))
+
+
 def block_sums(a: MXTensor, b: MXTensor) -> tuple[np.ndarray, np.ndarray]:
     """Exact per-block sums of element products (unscaled), as a float64 pair hi = fl(sum), lo = rest.
 

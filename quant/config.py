@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 
 from golden.accumulate import ORDERS, SCHEMES
 from golden.formats import FloatFormat, parse_format
-from golden.mx import SCALE_RULES, _split_point, check_k
+from golden.mx import SCALE_RULES, check_elem_k, check_k
 
 MODES = ("off", "exact", "statistical")
 STAGES = ("qk", "scores", "pv")
@@ -51,7 +51,7 @@ class StageFormat:
             raise ValueError(f"parameter '{name}.k': {exc}") from None
         if f is not None:
             try:  # golden's exact block sums cover this element format and k?
-                _split_point(f, f, self.k)
+                check_elem_k(f, f, self.k)
             except ValueError as exc:
                 raise ValueError(f"parameter '{name}.elem': {exc}; use a narrower element format") from None
         if self.scale_rule not in SCALE_RULES:

@@ -20,12 +20,12 @@ Exact mode, per attention call (docs/quant.md has the full contract):
  3. stage 3: P (per row) and V (per column) are MX-quantised along the key axis (zero-padded to a
     multiple of k; masked P are exact zeros), and each output element is the MX dot product along
     the key axis with acc_pv (or, with 'none', golden.accumulate of the Sk exact products).
-Exactness of the vectorised parts (proved by tests/quant against golden on random tensors):
-  * a block sum is computed by a float64 matmul when every partial sum is exact in float64
-    (all products are multiples of min_subnormal_a * min_subnormal_b and |sum| < k * max_a * max_b
-    needs <= 52 bits); otherwise golden.mx.block_values is called on the broadcast operands;
-  * Kulisch with an accumulator whose values (multiples of its min subnormal up to n * max) fit in
-    52 bits is a float64 sum (exact) rounded once; otherwise golden.accumulate.
+The vectorised exact parts are golden's own public fast paths (golden/fastsum.py, proved bit-identical
+to golden.mx.block_values and golden.accumulate by tests/golden/test_fastsum.py):
+  * golden.fastsum.mx_block_matmul: block sums by one batched float64 matmul where that is exact,
+    else golden.mx.block_values on the broadcast operands;
+  * golden.fastsum.accumulate_values: Kulisch over a narrow accumulator as one exact float64 sum
+    rounded once, else golden.accumulate.
 """
 
 from __future__ import annotations
@@ -34,9 +34,9 @@ import math
 
 import numpy as np
 
-from golden.accumulate import accumulate
-from golden.formats import FP32, FloatFormat, round_to, rounder
-from golden.mx import SCALE_MAX, SCALE_MIN, MXTensor, block_values, mx_quantize
+from golden.fastsum import accumulate_values, mx_block_matmul
+from golden.formats import FP32, rounder
+from golden.mx import SCALE_MAX, SCALE_MIN, MXTensor, mx_quantize
 
 from .config import AccSpec, AttnConfig, StageFormat
 
@@ -45,40 +45,27 @@ CHUNK_ELEMS = 1 << 22  # elements per temporary product array (float64: 32 MiB)
 
 
 # ---------------------------------------------------------------------- building blocks
-def matmul_exact(fa: FloatFormat, fb: FloatFormat, k: int) -> bool:
-    """True when a float64 sum of k products of fa x fb values is exact in any order."""
-    q = math.log2(fa.min_subnormal) + math.log2(fb.min_subnormal)
-    top = math.log2(fa.max_value) + math.log2(fb.max_value) + math.ceil(math.log2(max(k, 1)))
-    return top - q <= 52
-
-
-def kulisch_fast_ok(acc: FloatFormat, n: int) -> bool:
-    """True when the float64 sum of n values of `acc` is exact (see module doc)."""
-    return math.log2(acc.max_value) + 1 + math.ceil(math.log2(max(n, 1))) - math.log2(acc.min_subnormal) <= 52
-
-
 def reduce_last(x: np.ndarray, spec: AccSpec) -> np.ndarray:
-    """golden.accumulate(x, spec...).value over the last axis (with the exact Kulisch fast path)."""
-    acc = spec.acc_fmt
-    if spec.scheme == "kulisch" and x.shape[-1] > 0 and kulisch_fast_ok(acc, x.shape[-1]):
-        xa = rounder(acc)(x)
-        if np.isfinite(xa).all():
-            return round_to(xa.sum(axis=-1) + 0.0, acc)
-    return accumulate(x, spec.scheme, acc, spec.comp_fmt, spec.order).value
+    """golden.accumulate(x, spec...).value over the last axis (golden.fastsum.accumulate_values: the
+    exact float64 Kulisch fast path where it applies)."""
+    return accumulate_values(x, spec.scheme, spec.acc_fmt, spec.comp_fmt, spec.order)
 
 
-def quantize_padded(x: np.ndarray, st: StageFormat, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """MX-quantise x along `axis` after zero-padding it to a multiple of st.k.
-
-    Returns (elements, scale_exp, original length); elements keep the padded length."""
+def quantize_padded_mx(x: np.ndarray, st: StageFormat, axis: int) -> MXTensor:
+    """golden.mx.mx_quantize of x along `axis` after zero-padding it to a multiple of st.k."""
     n = x.shape[axis]
     pad = (-n) % st.k
     if pad:
         widths = [(0, 0)] * x.ndim
         widths[axis] = (0, pad)
         x = np.pad(x, widths)
-    t = mx_quantize(x, st.fmt, st.k, axis=axis, scale_rule=st.scale_rule)
-    return t.elements, t.scale_exp, n
+    return mx_quantize(x, st.fmt, st.k, axis=axis, scale_rule=st.scale_rule)
+
+
+def quantize_padded(x: np.ndarray, st: StageFormat, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
+    """(elements, scale_exp, original length) of quantize_padded_mx; elements keep the padded length."""
+    t = quantize_padded_mx(x, st, axis)
+    return t.elements, t.scale_exp, x.shape[axis]
 
 
 def mx_values(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
@@ -154,54 +141,13 @@ def _row_chunks(rows: int, per_row: int):
         yield slice(r0, min(rows, r0 + step))
 
 
-def mx_block_matmul(
-    ae: np.ndarray, asc: np.ndarray, be: np.ndarray, bsc: np.ndarray, st: StageFormat, acc: FloatFormat
-) -> np.ndarray:
-    """Level-1 MX block values of A @ B: A elements (..., M, K) with scales (..., M, K/k) (blocks along
-    its last axis), B elements (..., K, N) with scales (..., K/k, N) (blocks along axis -2).
-    Returns (..., M, N, K/k): each block's exact sum times 2^(sa+sb) rounded once into acc
-    (= golden.mx.block_values)."""
-    k = st.k
-    nb = ae.shape[-1] // k
-    fast = matmul_exact(st.fmt, st.fmt, k)
-    out = np.empty((*np.broadcast_shapes(ae.shape[:-2], be.shape[:-2]), ae.shape[-2], be.shape[-1], nb))
-    if fast:  # all blocks in one batched float64 matmul (exact in any summation order, see module doc)
-        import torch
-
-        a4 = np.ascontiguousarray(np.moveaxis(ae.reshape(*ae.shape[:-1], nb, k), -2, -3))  # (..., nb, M, k)
-        b4 = np.ascontiguousarray(be.reshape(*be.shape[:-2], nb, k, be.shape[-1]))  # (..., nb, k, N)
-        hi = np.moveaxis(torch.matmul(torch.from_numpy(a4), torch.from_numpy(b4)).numpy(), -3, -1)
-        sa = asc[..., :, None, :]
-        sb = np.moveaxis(bsc, -2, -1)[..., None, :, :]
-        nan = (sa > SCALE_MAX) | (sb > SCALE_MAX)
-        v = round_to(np.ldexp(hi, np.where(nan, 0, sa + sb)), acc)
-        if nan.any() or np.isnan(hi).any():
-            v = np.where(nan | np.isnan(hi), np.nan, v)
-        return np.ascontiguousarray(v)
-    for b in range(nb):  # golden on the broadcast operands, a few rows at a time
-        ab = ae[..., b * k : (b + 1) * k]
-        bb = np.swapaxes(be[..., b * k : (b + 1) * k, :], -1, -2)
-        M, N = ab.shape[-2], bb.shape[-2]
-        lead = out.shape[:-3]
-        for rs in _row_chunks(M, N * k * int(np.prod(lead) or 1)):
-            ta_el = np.broadcast_to(ab[..., rs, None, :], (*lead, rs.stop - rs.start, N, k))
-            tb_el = np.broadcast_to(bb[..., None, :, :], (*lead, rs.stop - rs.start, N, k))
-            ta_sc = np.broadcast_to(asc[..., rs, b][..., :, None, None], (*lead, rs.stop - rs.start, N, 1))
-            tb_sc = np.broadcast_to(bsc[..., b, :][..., None, :, None], (*lead, rs.stop - rs.start, N, 1))
-            ta = MXTensor(np.ascontiguousarray(ta_el), np.ascontiguousarray(ta_sc), st.fmt, k, -1, st.scale_rule)
-            tb = MXTensor(np.ascontiguousarray(tb_el), np.ascontiguousarray(tb_sc), st.fmt, k, -1, st.scale_rule)
-            out[..., rs, :, b] = block_values(ta, tb, acc)[..., 0]
-    return out
-
-
 def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> np.ndarray:
     """C = A @ B (A (..., M, K), B (..., K, N)) with golden numerics: MX along K with stage `st`
     (or plain exact products for 'none') and the accumulator `spec` across blocks / products."""
     acc = spec.acc_fmt
     if st.fmt is not None:
-        ae, asc, _ = quantize_padded(a, st, axis=-1)
-        be, bsc, _ = quantize_padded(b, st, axis=-2)
-        return reduce_last(mx_block_matmul(ae, asc, be, bsc, st, acc), spec)
+        ta, tb = quantize_padded_mx(a, st, axis=-1), quantize_padded_mx(b, st, axis=-2)
+        return reduce_last(mx_block_matmul(ta, tb, acc), spec)
     bt = np.swapaxes(b, -1, -2)  # (..., N, K)
     lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]

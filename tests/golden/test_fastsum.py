@@ -1,0 +1,189 @@
+"""golden.fastsum against golden's reference functions, bit for bit, on random inputs.
+
+The reference is golden.mx.block_values called on one (row, column) pair at a time, and
+golden.accumulate.accumulate(..., 'kulisch', ...); the fast functions run whole matrices / batches.
+Inputs are drawn so that blocks span wide ranges, hit zeros (both signs), saturation and NaN blocks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from golden.accumulate import _MAX_EXACT_TERMS, accumulate
+from golden.fastsum import (
+    accumulate_values,
+    block_sums_exact_in_float64,
+    kulisch_exact_in_float64,
+    mx_block_matmul,
+)
+from golden.formats import parse_format
+from golden.mx import MXTensor, block_values, check_elem_k, mx_quantize
+
+from .conftest import same
+
+ELEMS = ("E4M3", "E5M2", "E3M2", "E2M3", "E2M1", "INT8", "INT4", "E3M4-ieee", "FP16")
+KS = (1, 2, 4, 8, 32)
+ACCS = ("FP32", "BF16", "FP16", "E5M3-ieee", "E4M3")
+
+
+def _operands(rng, shape, scale):
+    x = rng.standard_normal(shape) * scale * np.exp(rng.uniform(-4, 4, shape))
+    x[rng.random(shape) < 0.1] = 0.0
+    x[rng.random(shape) < 0.05] = -0.0
+    return x.astype(np.float32).astype(np.float64)
+
+
+def reference_block_matmul(a: MXTensor, b: MXTensor, acc) -> np.ndarray:
+    """block_values of every (row of a, column of b) pair, one pair at a time."""
+    lead = np.broadcast_shapes(a.elements.shape[:-2], b.elements.shape[:-2])
+    M, N, k = a.elements.shape[-2], b.elements.shape[-1], a.k
+    ae = np.broadcast_to(a.elements, (*lead, *a.elements.shape[-2:]))
+    asc = np.broadcast_to(a.scale_exp, (*lead, *a.scale_exp.shape[-2:]))
+    be = np.broadcast_to(b.elements, (*lead, *b.elements.shape[-2:]))
+    bsc = np.broadcast_to(b.scale_exp, (*lead, *b.scale_exp.shape[-2:]))
+    out = np.empty((*lead, M, N, a.elements.shape[-1] // k))
+    for idx in np.ndindex(*lead, M, N):
+        *l, i, j = idx
+        l = tuple(l)
+        ta = MXTensor(ae[l + (i,)], asc[l + (i,)], a.elem, k, 0, a.scale_rule)
+        tb = MXTensor(be[l + (slice(None), j)], bsc[l + (slice(None), j)], b.elem, k, 0, b.scale_rule)
+        out[idx] = block_values(ta, tb, acc)
+    return out
+
+
+@pytest.mark.parametrize("elem", ELEMS)
+@pytest.mark.parametrize("k", KS)
+def test_mx_block_matmul_equals_block_values(elem, k):
+    rng = np.random.default_rng(abs(hash((elem, k))) % 2**32)
+    K = 4 * k if k < 32 else 64
+    A = _operands(rng, (2, 3, K), 2.0)
+    B = _operands(rng, (2, K, 4), 0.5)
+    A[0, 1, :k] = 0.0  # an all-zero block
+    B[1, :k, 2] = -0.0  # an all-negative-zero block
+    A[1, 2, -1] = np.nan  # a NaN block
+    for acc in ACCS:
+        ta = mx_quantize(A, elem, k, axis=-1)
+        tb = mx_quantize(B, elem, k, axis=-2)
+        got = mx_block_matmul(ta, tb, acc)
+        ref = reference_block_matmul(ta, tb, parse_format(acc))
+        assert got.shape == ref.shape
+        assert same(got, ref).all(), (elem, k, acc, np.argwhere(~same(got, ref))[:3])
+
+
+@pytest.mark.parametrize("fa, fb", [("E4M3", "E2M1"), ("INT8", "E5M2"), ("E2M3", "E3M2")])
+def test_mx_block_matmul_mixed_formats_broadcast_and_ceil(fa, fb):
+    rng = np.random.default_rng(11)
+    A = _operands(rng, (3, 2, 32), 1.0)
+    B = _operands(rng, (1, 32, 5), 3.0)  # broadcast over A's leading axis
+    ta = mx_quantize(A, fa, 8, axis=-1, scale_rule="ceil")
+    tb = mx_quantize(B, fb, 8, axis=-2, scale_rule="ceil")
+    got = mx_block_matmul(ta, tb, "BF16")
+    assert same(got, reference_block_matmul(ta, tb, parse_format("BF16"))).all()
+
+
+def test_fast_condition_is_needed():
+    """Where block_sums_exact_in_float64 says no, a plain float64 matmul really loses bits: FP16
+    products 2^30, 2^-48, -2^30 sum to 2^-48 exactly, float64 gives 0.  The fallback gets it right."""
+    assert not block_sums_exact_in_float64("FP16", "FP16", 4)
+    A = np.array([[2.0**15, 2.0**-24, -(2.0**15), 0.0]])
+    B = np.array([[2.0**15], [2.0**-24], [2.0**15], [0.0]])
+    assert (A @ B)[0, 0] == 0.0
+    ta, tb = mx_quantize(A, "FP16", 4, axis=-1), mx_quantize(B, "FP16", 4, axis=-2)
+    got = mx_block_matmul(ta, tb, "FP32")
+    assert same(got, reference_block_matmul(ta, tb, parse_format("FP32"))).all()
+    assert got[0, 0, 0] != 0.0
+
+
+def test_exactness_conditions_by_hand():
+    # E4M3: products are multiples of 2^-18, below 448^2 * 32 < 2^23: 41 bits
+    assert block_sums_exact_in_float64("E4M3", "E4M3", 32)
+    assert block_sums_exact_in_float64("E2M1", "E2M1", 4096)  # 2^-2 .. 36 * 2^12 < 2^18: 20 bits
+    assert not block_sums_exact_in_float64("E5M2", "E5M2", 32)  # 2^-32 .. 2^32 * 2^5: 69 bits
+    assert not block_sums_exact_in_float64("FP16", "FP16", 1)
+    assert kulisch_exact_in_float64("E5M3-ieee", 4096)  # 2^-17 .. 2^16 * 2^12: 46 bits
+    assert not kulisch_exact_in_float64("FP32", 2)
+    assert not kulisch_exact_in_float64("BF16", 2)
+
+
+@pytest.mark.parametrize("acc", ["E5M3-ieee", "E4M3", "E2M3", "FP16", "BF16", "FP32"])
+@pytest.mark.parametrize("n", [1, 2, 7, 300, 4096])
+def test_accumulate_values_kulisch_equals_golden(acc, n):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((40, n)) * np.exp(rng.uniform(-6, 6, (40, n)))
+    x[0] = 0.0
+    x[1] = -0.0
+    if n >= 4:
+        x[2, :4] = [1e4, -1e4, 3.0, -3.0]
+        x[3, :4] = [1e30, 2.0, -1e30, 0.5]  # saturating / overflowing elements
+    for rows in (x[:3], x):  # finite in F_acc (the fast path where it applies), then with overflow
+        got = accumulate_values(rows, "kulisch", acc)
+        ref = accumulate(rows, "kulisch", acc).value
+        assert same(got, ref).all(), (acc, n)
+
+
+@pytest.mark.parametrize("acc, n", [("E5M3-ieee", 4096), ("E4M3", 300), ("FP16", 64)])
+def test_fast_paths_are_taken_where_claimed(monkeypatch, acc, n):
+    """With golden's reference functions disabled, the fast paths still answer where their conditions hold."""
+    import golden.fastsum as fs
+
+    rng = np.random.default_rng(4)
+    x = rng.random((5, n))
+    ref = accumulate(x, "kulisch", acc).value
+    ta = mx_quantize(_operands(rng, (3, 64), 1.0), "E4M3", 32, axis=-1)
+    tb = mx_quantize(_operands(rng, (64, 2), 1.0), "E4M3", 32, axis=-2)
+    ref_b = reference_block_matmul(ta, tb, parse_format("FP32"))
+
+    def boom(*a, **k):
+        raise AssertionError("reference called")
+
+    monkeypatch.setattr(fs, "accumulate", boom)
+    monkeypatch.setattr(fs, "block_values", boom)
+    assert same(fs.accumulate_values(x, "kulisch", acc), ref).all()
+    assert same(fs.mx_block_matmul(ta, tb, "FP32"), ref_b).all()
+
+
+def test_accumulate_values_other_schemes_and_non_finite():
+    rng = np.random.default_rng(2)
+    x = rng.random((10, 50))
+    x[3, 7] = np.inf
+    x[4, 1] = np.nan
+    for scheme in ("naive", "kahan", "klein", "kulisch"):
+        for order in ("sequential", "pairwise"):
+            assert same(accumulate_values(x, scheme, "E5M3-ieee", None, order),
+                        accumulate(x, scheme, "E5M3-ieee", None, order).value).all()
+
+
+def test_comparison_can_fail():
+    """The bit comparison used above detects a one-ulp difference and a zero of the wrong sign."""
+    rng = np.random.default_rng(0)
+    ta = mx_quantize(_operands(rng, (4, 32), 1.0), "E4M3", 32, axis=-1)
+    tb = mx_quantize(_operands(rng, (32, 3), 1.0), "E4M3", 32, axis=-2)
+    got = mx_block_matmul(ta, tb, "FP32")
+    bad = got.copy()
+    bad[0, 0, 0] = np.nextafter(bad[0, 0, 0], np.inf)
+    assert not same(bad, reference_block_matmul(ta, tb, parse_format("FP32"))).all()
+    assert not same(np.array([0.0]), np.array([-0.0])).all()
+
+
+def test_bad_input():
+    ta = mx_quantize(np.ones((2, 8)), "E4M3", 4, axis=-1)
+    tb = mx_quantize(np.ones((8, 2)), "E4M3", 8, axis=-2)
+    with pytest.raises(ValueError, match="'k' must match"):
+        mx_block_matmul(ta, tb)
+    with pytest.raises(ValueError, match="axis -2"):
+        mx_block_matmul(ta, mx_quantize(np.ones((2, 8)), "E4M3", 4, axis=-1))
+    with pytest.raises(ValueError, match="parameter 'acc'"):
+        mx_block_matmul(ta, mx_quantize(np.ones((8, 2)), "E4M3", 4, axis=-2), "E9M99")
+    with pytest.raises(ValueError, match="parameter 'k'"):
+        check_elem_k("E4M3", None, 3)
+    with pytest.raises(ValueError, match="exceed the exact range"):
+        check_elem_k("BF16", "BF16", 32)
+    check_elem_k("E4M3", "E2M1", 32)
+    with pytest.raises(ValueError, match="'scheme' must be one of"):
+        accumulate_values(np.ones((2, 3)), "kahn", "E5M3-ieee")
+    with pytest.raises(ValueError, match="'order' must be one of"):
+        accumulate_values(np.ones((2, 3)), "kulisch", "E5M3-ieee", None, "random")
+    with pytest.raises(ValueError, match="parameter 'n'"):
+        kulisch_exact_in_float64("E5M3-ieee", -1)
+    with pytest.raises(ValueError, match="length n must be"):
+        accumulate_values(np.zeros((1, _MAX_EXACT_TERMS + 1)), "kulisch", "E2M3")
