@@ -54,6 +54,30 @@ def _float_adder(e: float, m: float) -> dict[str, float]:
     return {"m": m, "e": e, "shift": 2 * _shifter(w), "e_m": e * m}
 
 
+# Rounded additions per element step of each acc_step SCHEME (0 naive .. 5 klein; src/acc_step.v), the
+# acc_step instances per tree node (acc_combine.v: components fed) and the compensation registers kept.
+STEP_ADDERS = {0: 1, 1: 4, 2: 4, 3: 7, 4: 4, 5: 7}
+COMBINE_STEPS = {0: 1, 1: 2, 2: 2, 3: 2, 4: 2, 5: 3}
+COMP_REGS = {0: 0, 1: 1, 2: 1, 3: 1, 4: 1, 5: 2}
+# Schemes whose finalised result differs from the state s (neumaier/twosum/fasttwosum/klein: s + c).
+FINAL_DIFFERS = {0: False, 1: False, 2: True, 3: True, 4: True, 5: True}
+# Units whose rows are fitted as one group across SCHEME (the scheme enters through the features).
+POOLED = ("acc_tree",)
+# Composed designs: checked against the composition of their parts, never fitted themselves.
+COMPOSED = ("mx_dot", "mx_tile")
+
+
+def _clog2(x: float) -> int:
+    return max(0, math.ceil(math.log2(max(float(x), 1.0))))
+
+
+def kulisch_width(e: float, m: float, maxlen: float, special: float = 0) -> float:
+    """Register width of acc_kulisch_seq.v: MW + MAXEF + clog2(MAXLEN + 1) + 1 (MAXEF = 2^EW - 2, or - 1
+    without Inf/NaN codes)."""
+    maxef = 2 ** e - (2 if special == 0 else 1)
+    return m + maxef + _clog2(maxlen + 1) + 1
+
+
 def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
     """Named non-negative features of one configuration of `top` (unknown tops: params and pairwise products)."""
     g = {k: float(v) for k, v in p.items() if not isinstance(v, str)}
@@ -61,18 +85,27 @@ def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
     if top == "fp_add":
         f.update(_float_adder(g.get("EW", 8), g.get("MW", 23)))
         f["regs"] = g.get("LATENCY", 0) * (g.get("EW", 8) + g.get("MW", 23) + 1)
-    elif top in ("acc_seq", "acc_tree"):
+    elif top == "acc_seq":
         e, m = g.get("EW", 8), g.get("MW", 23)
         ce, cm = g.get("CEW", e), g.get("CMW", m)
         f.update(_float_adder(e, m))
         f.update({"state": e + m + 1, "cm": cm, "ce": ce, "cshift": 2 * _shifter(cm + 4), "cstate": ce + cm + 1})
-        if top == "acc_tree":
-            n = g.get("N", 2)
-            f = {k: v * max(n - 1, 1) if k != "const" else v for k, v in f.items()}
+    elif top == "acc_tree":
+        # pooled over schemes: N-1 nodes of COMBINE_STEPS acc_steps of STEP_ADDERS adders each, N leaves
+        # (a step from the zero state), and the pipeline registers of every level (tree_registers()).
+        e, m = g.get("EW", 8), g.get("MW", 23)
+        sc, n = int(g.get("SCHEME", 0)), g.get("N", 2)
+        adders = (n - 1) * COMBINE_STEPS.get(sc, 2) * STEP_ADDERS.get(sc, 4)
+        f.update({f"add_{k}": adders * v for k, v in _float_adder(e, m).items()})
+        f["adders"] = adders
+        f["leaf"] = n * STEP_ADDERS.get(sc, 4) * (e + m + 1)
+        f.update(tree_registers(g))
     elif top == "acc_kulisch_seq":
         e, m = g.get("EW", 8), g.get("MW", 23)
-        width = 2 ** e + m + _lg(g.get("MAXLEN", 1024)) + 2
-        f.update({"width": width, "norm": _shifter(width), "align": _shifter(m + 1) + e * (m + 1), "e": e, "m": m})
+        fw = kulisch_width(e, m, g.get("MAXLEN", 4096), g.get("SPECIAL", 0))
+        # align: (MW+1)-bit significand shifted by an EW-bit amount into FW bits (EW mux levels over FW);
+        # negate + add + absolute value over FW; fp_round: leading-zero count and normalising shift over FW.
+        f.update({"width": fw, "align": fw * e, "norm": _shifter(fw), "m": m, "e": e})
     elif top.startswith("mx_"):
         k = g.get("K", 32)
         ea, ma, eb, mb = g.get("EWA", 4), g.get("MWA", 3), g.get("EWB", 4), g.get("MWB", 3)
@@ -102,6 +135,21 @@ def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
     return {k: max(float(v), 0.0) for k, v in f.items()}
 
 
+def tree_registers(g: Mapping[str, float]) -> dict[str, float]:
+    """Register bits of acc_tree.v: a state register (s, plus the scheme's compensation terms) per slot
+    of every level, N, ceil(N/2), ..., 1; out_data, out_s (merged with out_data when the result is s),
+    out_c1/out_c2; the valid pipeline."""
+    e, m = g.get("EW", 8), g.get("MW", 23)
+    ce, cm = g.get("CEW", e), g.get("CMW", m)
+    sc, n = int(g.get("SCHEME", 0)), int(g.get("N", 2))
+    aw, cw = e + m + 1, ce + cm + 1
+    lv = _clog2(n)
+    slots = sum(-(-n // 2 ** i) for i in range(lv + 1))
+    return {"lvl_bits": slots * aw, "lvl_cbits": slots * COMP_REGS.get(sc, 1) * cw,
+            "out_bits": aw * (2 if FINAL_DIFFERS.get(sc, True) else 1) + COMP_REGS.get(sc, 1) * cw,
+            "vq": lv + 2.0}
+
+
 @dataclass
 class MetricFit:
     """One metric of one (unit, group): feature names, non-negative coefficients, validation."""
@@ -117,16 +165,31 @@ class MetricFit:
 
 
 def _solve(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[float]:
-    """Non-negative least squares on relative residuals; the constant >= 0.5 when every y > 0."""
-    from scipy.optimize import lsq_linear
+    """Non-negative coefficients minimising the mean absolute *relative* residual (what MAPE measures) as a
+    linear program (HiGHS); the constant >= 0.5 when every y > 0.  Falls back to non-negative least
+    squares on relative residuals if the LP solver fails."""
+    from scipy.optimize import linprog, lsq_linear
 
+    n, p = X.shape
     w = 1.0 / np.maximum(y, 1.0)
     scale = np.maximum(X.max(axis=0), 1e-12)
-    lb = np.zeros(len(names))
+    A = (X / scale) * w[:, None]
+    b = y * w
+    lb = np.zeros(p)
     if "const" in names and np.all(y > 0):
         lb[names.index("const")] = 0.5
-    res = lsq_linear((X / scale) * w[:, None], y * w, bounds=(lb / scale, np.inf), method="bvls")
-    return list(np.maximum(res.x, lb / scale) / scale)
+    lbs = lb / scale
+    # variables [c (p), t (n)]: minimise sum t  s.t.  A c - b <= t,  -(A c - b) <= t,  c >= lb,  t >= 0
+    cost = np.concatenate([np.zeros(p), np.ones(n)])
+    A_ub = np.block([[A, -np.eye(n)], [-A, -np.eye(n)]])
+    b_ub = np.concatenate([b, -b])
+    bounds = [(lo, None) for lo in lbs] + [(0, None)] * n
+    res = linprog(cost, A_ub=A_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    if res.status == 0:
+        x = res.x[:p]
+    else:  # pragma: no cover - numerical trouble only
+        x = lsq_linear(A, b, bounds=(lbs, np.inf), method="bvls").x
+    return list(np.maximum(x, lbs) / scale)
 
 
 def _mape(y: np.ndarray, pred: np.ndarray) -> float | None:
@@ -183,7 +246,8 @@ class CostModel:
         fits = u["groups"][key]
         if metric not in fits:
             raise CostModelError(f"cost model unit {unit!r} has no metric {metric!r}; fitted: {sorted(fits)}")
-        return fits[metric].predict(features(u["top"], params))
+        full = {**u.get("defaults", {}), **params}
+        return fits[metric].predict(features(u["top"], full))
 
     def has(self, unit: str) -> bool:
         return unit in self.units
@@ -256,7 +320,7 @@ class CostModel:
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
         return {"source": self.source, "units": {
-            u: {"top": d["top"], "categorical": d["categorical"], "groups": {
+            u: {"top": d["top"], "categorical": d["categorical"], "defaults": d.get("defaults", {}), "groups": {
                 g: {m: vars(f) for m, f in fits.items()} for g, fits in d["groups"].items()}}
             for u, d in self.units.items()}}
 
@@ -266,7 +330,7 @@ class CostModel:
     @staticmethod
     def load(path: str | Path) -> CostModel:
         d = json.loads(Path(path).read_text())
-        units = {u: {"top": v["top"], "categorical": v["categorical"], "groups": {
+        units = {u: {"top": v["top"], "categorical": v["categorical"], "defaults": v.get("defaults", {}), "groups": {
             g: {m: MetricFit(**f) for m, f in fits.items()} for g, fits in v["groups"].items()}}
             for u, v in d["units"].items()}
         return CostModel(units, d.get("source", ""))
@@ -279,13 +343,18 @@ def _params_of(row) -> dict[str, float]:
 
 def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
     """Fit every unit of a synth-results DataFrame (`apace.synth.load_results()`)."""
-    if df is None or len(df) == 0:
+    if df is None or len(df) == 0 or not (set(df["unit"]) - set(COMPOSED)):
         raise CostModelError("no synthesis results to fit (run `apace synth sweep` first)")
-    model = CostModel(source=f"{len(df)} synthesis rows")
+    n_fit = int((~df["unit"].isin(COMPOSED)).sum())
+    model = CostModel(source=f"{n_fit} synthesis rows")
     for unit, sub in df.groupby("unit"):
         top = str(sub["top"].iloc[0])
+        if top in COMPOSED or str(unit) in COMPOSED:
+            continue  # composed designs check the composition (hwcost.composed_check); never fitted
         plist = [_params_of(r) for _, r in sub.iterrows()]
-        cats = sorted({c for p in plist for c in p if c in CATEGORICAL})
+        cats = [] if top in POOLED else sorted({c for p in plist for c in p if c in CATEGORICAL})
+        # parameters every configuration shares (e.g. CSPECIAL, COVF): filled in when a prediction omits them
+        shared = {k: v for k, v in plist[0].items() if all(q.get(k) == v for q in plist)}
         groups: dict[str, list[int]] = {}
         for i, p in enumerate(plist):
             groups.setdefault(_group_key({c: p[c] for c in cats if c in p}), []).append(i)
@@ -293,6 +362,6 @@ def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
         for g, idx in groups.items():
             F = [features(top, plist[i]) for i in idx]
             fitted[g] = {m: _fit_metric(F, sub[m].to_numpy(float)[idx], folds) for m in metrics if m in sub}
-        model.units[str(unit)] = {"top": top, "categorical": cats, "groups": fitted}
+        model.units[str(unit)] = {"top": top, "categorical": cats, "groups": fitted, "defaults": shared}
     model._last_df = df  # type: ignore[attr-defined]
     return model
