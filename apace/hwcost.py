@@ -111,7 +111,13 @@ def accumulator_cost_params(model: CostModel, scheme: str, accp: dict[str, int],
     if model.has("acc_seq"):
         p = {**accp, "CEW": accp["EW"], "CMW": accp["MW"], "CSPECIAL": accp.get("SPECIAL", 0),
              "COVF": accp.get("OVF", 1), "SCHEME": SCHEMES.index(scheme)}
-        c = _unit(model, "acc_seq", p)
+        try:
+            c = _unit(model, "acc_seq", p)
+        except CostModelError:
+            groups = model.units["acc_seq"]["groups"]
+            have = [SCHEMES[int(g.split("=")[1])] for g in sorted(groups) if g.startswith("SCHEME=")]
+            raise CostModelError(f"scheme {scheme!r} has no acc_seq synthesis data (schemes with data: "
+                                 f"{', '.join(have) or 'none'}); run `apace synth sweep --unit acc_seq`") from None
         if embedded:
             aw = accp["EW"] + accp["MW"] + 1
             obs = observation_registers(scheme, aw, aw)

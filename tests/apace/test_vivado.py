@@ -45,3 +45,22 @@ def test_import_appends_a_row_to_the_results_table(tmp_path):
     r = df.iloc[0]
     assert (r["lut"], r["ff"], r["EW"], r["MW"], r["power_w"], r["wns_ns"]) == (1234, 567, 8, 7, 0.612, -1.25)
     assert "Vivado v.2022.2" in r["tool_version"]
+
+
+SAMPLES = Path("/work/shared/vivado-report-samples")
+
+
+@pytest.mark.skipif(not (SAMPLES / "matmul_4x4_e0m2_kulisch_util.rpt").exists(),
+                    reason="the shared real Vivado report samples are not on this machine")
+def test_real_vivado_2024_versal_samples():
+    # Numbers read off the reports by eye: "| Registers | 720 |", "| CLB LUTs* | 416 |", "| DSP Slices | 0 |",
+    # primitives LUT6 / LUT4 / LUT2 = 112 each; timing "WNS(ns) 4.051" at a 5.000 ns clock; power 22.947 W
+    # total, 0.009 W dynamic.
+    base = SAMPLES / "matmul_4x4_e0m2_kulisch_"
+    u = vivado.parse_utilization((base.parent / (base.name + "util.rpt")).read_text())
+    assert (u["lut"], u["ff"], u["dsp"], u["bram"]) == (416, 720, 0, 0)
+    assert (u["lut2"], u["lut4"], u["lut6"]) == (112, 112, 112)
+    t = vivado.parse_timing((base.parent / (base.name + "timing.rpt")).read_text())
+    assert t["wns_ns"] == pytest.approx(4.051) and t["period_ns"] == pytest.approx(5.0)
+    p = vivado.parse_power((base.parent / (base.name + "power.rpt")).read_text())
+    assert p["power_w"] == pytest.approx(22.947) and p["dynamic_power_w"] == pytest.approx(0.009)
