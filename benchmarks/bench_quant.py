@@ -29,7 +29,7 @@ EXACT_CONFIGS = {
 class _StandInErrorModel:
     key = "bench-stand-in"
 
-    def sample(self, *, scheme, order, acc, comp, dist, n, sum_abs, rng):
+    def sample(self, *, scheme, order, acc, comp, dist, n, sum_abs, rng, max_abs=None):
         from golden.formats import parse_format
 
         u = 2.0 ** -(parse_format(acc).m + 1)

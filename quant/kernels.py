@@ -30,13 +30,11 @@ to golden.mx.block_values and golden.accumulate by tests/golden/test_fastsum.py)
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from golden.fastsum import accumulate_values, mx_block_matmul
 from golden.formats import FP32, rounder
-from golden.mx import SCALE_MAX, SCALE_MIN, MXTensor, mx_quantize
+from golden.mx import SCALE_MAX, MXTensor, mx_quantize, shared_exponent
 
 from .config import AccSpec, AttnConfig, StageFormat
 
@@ -89,13 +87,18 @@ def _mm32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return torch.matmul(ta, tb).numpy().astype(np.float64)
 
 
-def mx_values_torch(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
-    """mx_values through a vectorised torch float64 port of golden.mx.mx_quantize (both scale rules,
-    float and integer element formats, saturation, RNE via torch.round = half to even).  Used by the
-    statistical mode; tests/quant/test_kernels.py proves it equal to golden on random tensors for every
-    element format, k and scale rule.  Non-finite inputs go to golden."""
-    import torch
+def _pow2(e: np.ndarray) -> np.ndarray:
+    """2.0 ** e for integer e in the float64 normal range, built from the exponent bits (exact)."""
+    return ((np.asarray(e, dtype=np.int64) + 1023) << 52).view(np.float64)
 
+
+def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
+    """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) computed with
+    fewer passes: the block scales by golden.mx.shared_exponent on the block maxima, the scaling by
+    exact power-of-two multiplications instead of ldexp, and the elements rounded by golden's own
+    rounder of the saturating element format (what mx_quantize does).  Used by the statistical mode;
+    tests/quant/test_kernels.py proves it equal to golden on random tensors for every element format,
+    k and scale rule.  Non-finite inputs go to golden."""
     f = st.fmt
     if f is None:
         return x
@@ -104,35 +107,25 @@ def mx_values_torch(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
     ax = axis % x.ndim
     n = x.shape[ax]
     k = st.k
-    xm = torch.from_numpy(np.ascontiguousarray(np.moveaxis(x, ax, -1), dtype=np.float64))
+    xm = np.moveaxis(x, ax, -1)
     pad = (-n) % k
     if pad:
-        xm = torch.nn.functional.pad(xm, (0, pad))
-    xb = xm.reshape(*xm.shape[:-1], -1, k)
-    amax = xb.abs().amax(dim=-1)
-    pos = amax > 0
-    a = torch.where(pos, amax, torch.ones_like(amax))
-    fl = torch.frexp(a).exponent.to(torch.int64) - 1
-    if st.scale_rule == "ocp":
-        s = fl - f.emax
-    else:
-        mx = f.max_value
-        s = fl - (math.frexp(mx)[1] - 1)
-        s = torch.where(a > torch.ldexp(torch.full_like(a, mx), s.to(torch.float64)), s + 1, s)
-        s = torch.where(a <= torch.ldexp(torch.full_like(a, mx), (s - 1).to(torch.float64)), s - 1, s)
-    s = torch.where(pos, s, torch.full_like(s, SCALE_MIN)).clamp(SCALE_MIN, SCALE_MAX)
-    sf = s.to(torch.float64)[..., None]
-    y = torch.ldexp(xb, -sf)
-    if f.is_int:
-        q = 2.0 ** (1 - f.m)
-        lim = float(2**f.m - 1)
-        el = torch.round(y / q).clamp(-lim, lim) * q
-    else:
-        e = (torch.frexp(y).exponent.to(torch.float64) - 1).clamp(min=f.emin)
-        quantum = torch.ldexp(torch.ones_like(y), e - f.m)
-        el = (torch.round(y / quantum) * quantum).clamp(-f.max_value, f.max_value)
-    v = torch.ldexp(el, sf).reshape(xm.shape)[..., :n]
-    return np.moveaxis(v.numpy(), -1, ax)
+        xm = np.concatenate([xm, np.zeros((*xm.shape[:-1], pad))], axis=-1)
+    xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
+    s = shared_exponent(np.abs(xb).max(axis=-1), f, st.scale_rule)[..., None]
+    sat = _saturating(f)
+    v = rounder(sat)(xb * _pow2(-s)) * _pow2(s)  # both scalings exact: powers of two, no under/overflow
+    v = v.reshape(*xm.shape[:-1], -1)
+    if pad:
+        v = v[..., :n]
+    return np.moveaxis(v, -1, ax)
+
+
+mx_values_torch = mx_values_fast  # the former name (a torch port), kept for callers
+
+
+def _saturating(f):
+    return f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
 
 
 def _row_chunks(rows: int, per_row: int):
@@ -196,21 +189,21 @@ def _blocks(count: np.ndarray, st: StageFormat) -> np.ndarray:
 
 
 def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig, model, rng) -> np.ndarray:
-    """Statistical-mode attention: MX quantisation exact (golden), each sum the fp32 sum of its terms
-    (softmax denominator: float64) plus an error drawn from `model.sample` for the configured
-    accumulator, the number of terms actually accumulated (allowed keys, or their MX blocks) and the
-    sum of |terms|.  model None: no error added."""
+    """Statistical-mode attention: MX quantisation exact (golden semantics, torch port), each sum the
+    fp32 sum of its terms (softmax denominator: float64) plus an error drawn from `model.sample` for the
+    configured accumulator, the number of terms actually accumulated (allowed keys, or their MX blocks),
+    the sum of |terms| and, for the softmax denominator (distribution 'attn_softmax', fitted on real
+    attention rows), the row's largest term.  model None: no error added."""
 
-    def err(spec: AccSpec, dist: str, n, sum_abs):
+    def err(spec: AccSpec, dist: str, n, sum_abs, **kw):
         if model is None:
             return 0.0
-        n = np.broadcast_to(np.asarray(n, dtype=np.int64), sum_abs.shape)
         out = model.sample(scheme=spec.scheme, order=spec.order, acc=spec.acc, comp=spec.comp, dist=dist,
-                           n=n, sum_abs=sum_abs, rng=rng)
+                           n=np.asarray(n, dtype=np.int64), sum_abs=sum_abs, rng=rng, **kw)
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
 
     D = q.shape[-1]
-    qv, kv = mx_values_torch(q, cfg.qk, -1), mx_values_torch(k, cfg.qk, -1)
+    qv, kv = mx_values_fast(q, cfg.qk, -1), mx_values_fast(k, cfg.qk, -1)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt)
     dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), _mm32(np.abs(qv), np.abs(kt)))
@@ -219,10 +212,10 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         s = _F32(s + bias)
     e, count = _softmax_parts(s, allowed, cfg)
     exact = e.sum(axis=-1)
-    denom = exact + err(cfg.acc_sum, "softmax", count, exact)
+    denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=e.max(axis=-1))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = _F32(e / denom[..., None])
-    pv_, vv = mx_values_torch(p, cfg.pv, -1), mx_values_torch(v, cfg.pv, -2)
+    pv_, vv = mx_values_fast(p, cfg.pv, -1), mx_values_fast(v, cfg.pv, -2)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
     return out + err(cfg.acc_pv, "mx_products", n, _mm32(np.abs(pv_), np.abs(vv)))

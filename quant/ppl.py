@@ -57,8 +57,9 @@ def results_dir(override: str | os.PathLike | None = None) -> Path:
 
 @functools.lru_cache(maxsize=1)
 def load_error_model():
-    """The shipped characterisation error model (characterize.error_model.ErrorModel.load()), loaded
-    once per process."""
+    """The shipped characterisation error model (characterize.error_model.ErrorModel.load()) merged
+    with the real-attention-row model of the softmax denominator (quant/data/attn_rows.json, built by
+    `python -m quant.rowmodel`; see quant/rowmodel.py), loaded once per process."""
     try:
         from characterize.error_model import ErrorModel
     except ImportError as exc:
@@ -66,7 +67,12 @@ def load_error_model():
             "parameter 'mode': 'statistical' needs the characterisation error model "
             f"(characterize.error_model), which is not available: {exc}"
         ) from None
-    return ErrorModel.load()
+    from .rowmodel import DEFAULT_PATH as ROWS_PATH
+
+    em = ErrorModel.load()
+    if os.path.exists(ROWS_PATH):
+        em = em.merge(ErrorModel.load(ROWS_PATH))
+    return em
 
 
 def error_model_key(em) -> str:

@@ -95,11 +95,14 @@ class StubErrorModel:
         self.scale = scale
         self.calls = []
 
-    def sample(self, *, scheme, order, acc, comp, dist, n, sum_abs, rng):
+    def sample(self, *, scheme, order, acc, comp, dist, n, sum_abs, rng, max_abs=None):
         from golden.formats import parse_format
 
         self.calls.append((scheme, order, acc, dist, np.shape(n), np.shape(sum_abs)))
-        assert np.shape(n) == np.shape(sum_abs)
+        assert np.broadcast_shapes(np.shape(n), np.shape(sum_abs)) == np.shape(sum_abs)
+        assert (max_abs is not None) == (dist == "attn_softmax")
+        if max_abs is not None:
+            assert np.shape(max_abs) == np.shape(sum_abs) and np.all(max_abs <= sum_abs)
         u = 2.0 ** -(parse_format(acc).m + 1)
         return self.scale * sum_abs * u * np.sqrt(n) * rng.standard_normal(np.shape(sum_abs))
 
@@ -114,7 +117,7 @@ def test_statistical_uses_error_model(tiny_model, ids):
     with emulate(tiny_model, cfg, em):
         out = logits(tiny_model, ids)
     dists = sorted({c[3] for c in em.calls})
-    assert dists == ["mx_products", "softmax"]
+    assert dists == ["attn_softmax", "mx_products"]
     assert ("kahan", "sequential", "BF16", "mx_products") in {c[:4] for c in em.calls}
     assert len(em.calls) == 3 * 2  # three sums per layer, two layers
     assert (out - base).abs().max() > 0  # the sampled errors reach the logits
