@@ -77,17 +77,15 @@ def test_narrow_accumulator_naive_worse_than_kahan_and_kulisch(ppl_any):
     assert naive > kahan and naive > kul
 
 
-STAT_FULL_XFAIL = (
-    "known limitation (docs/quant.md): at ctx 256 the error model's 'softmax' distribution overstates a 3-bit "
-    "naive softmax sum's stagnation on real, peaked attention rows (statistical 730 vs exact 107)"
-)
+STAT_CONFIGS = ("mxfp8", "narrow-naive", "narrow-kahan", "narrow-kulisch")
 
 
-def test_statistical_vs_exact(ppl_any, request):
-    if "full" in request.node.callspec.id:
-        request.applymarker(pytest.mark.xfail(reason=STAT_FULL_XFAIL, strict=False))
-    """Statistical mode (exact sums + sampled errors) against exact mode on three configurations; the
-    difference is printed and must stay below the gap between the neighbouring formats MXFP8 / MXFP4."""
+def test_statistical_vs_exact(ppl_any):
+    """Statistical mode (exact sums + sampled errors; the softmax denominator's errors from the model
+    fitted on real attention rows of the calibration text) against exact mode on four configurations;
+    the differences are printed and each must stay below the gap between the neighbouring element
+    formats MXFP8 / MXFP4 (the issue's criterion).  The narrow naive case is the hard one: it failed
+    by 6x that gap at ctx 256 with the generic 'softmax' distribution (docs/quant.md)."""
     from quant.ppl import load_error_model
 
     ppl = ppl_any
@@ -97,12 +95,12 @@ def test_statistical_vs_exact(ppl_any, request):
         pytest.skip(f"no shipped error model yet: {exc}")
     gap = ppl("mxfp4") - ppl("mxfp8")
     rows = []
-    for name in ("mxfp8", "narrow-naive", "narrow-kahan"):
+    for name in STAT_CONFIGS:
         attn = CONFIGS[name]
         stat = ppl(f"stat-{name}", AttnConfig(**{**attn.to_dict(), "mode": "statistical"}), error_model=em)
         ex = ppl(name)
         rows.append((name, ex, stat))
-    print("\nconfig           exact    statistical   diff")
+    print(f"\nconfig           exact    statistical   diff   (MXFP8 -> MXFP4 gap {gap:.3f})")
     for name, ex, stat in rows:
         print(f"{name:14s} {ex:9.3f} {stat:12.3f} {stat - ex:+8.3f}")
     for name, ex, stat in rows:
