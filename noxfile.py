@@ -38,11 +38,19 @@ def sim(session: nox.Session) -> None:
     session.run("pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb", *session.posargs)
 
 
+# Issue 3's DUTs (adder, accumulators, trees); the MX units have their own sim-mx / sim-mx-full.
+SIM_FULL_DIRS = ("tb/fp_add", "tb/acc_seq", "tb/acc_tree")
+
+
 @nox.session(name="sim-full", python=False)
 def sim_full(session: nox.Session) -> None:
+    """Every adder/accumulator parameter set on both simulators (APACE_SIM_FULL=1).  posargs go to
+    pytest; a tb/ path among them replaces the default folders (`nox -s sim-full -- tb/acc_seq`)."""
+    args = list(session.posargs)
+    targets = args if any(a.startswith("tb") for a in args) else [*SIM_FULL_DIRS, *args]
     session.run(
-        "pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb", "-m", "full or not full",
-        *session.posargs, env={"APACE_SIM_FULL": "1"},
+        "nice", "-n", "10", "pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup",
+        "-m", "full or not full", *targets, env={"APACE_SIM_FULL": "1"},
     )
 
 
@@ -86,8 +94,9 @@ def sim_mx_full(session: nox.Session) -> None:
 @nox.session(name="synth-sweep", python=False)
 def synth_sweep(session: nox.Session) -> None:
     """The documented Yosys sweep behind synth_results/ (apace/data/synth_sweep.yaml; cached per design),
-    then the cost-model fit and its validation report + residual plot.  Extra args go to `apace synth sweep`."""
-    session.run("apace", "synth", "sweep", "-j", os.environ.get("APACE_JOBS", "2"), *session.posargs)
+    then the cost-model fit and its validation report + residual plot.  Extra args go to `apace synth sweep`.
+    One Yosys at a time by default (some designs need several GB); APACE_JOBS=N runs N at once."""
+    session.run("apace", "synth", "sweep", "-j", os.environ.get("APACE_JOBS", "1"), *session.posargs)
     session.run("apace", "synth", "fit")
 
 

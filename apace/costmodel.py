@@ -159,12 +159,26 @@ class MetricFit:
     cv_mape: float | None = None
     fit_mape: float | None = None
     n: int = 0
+    loss: str = "lsq"  # "lsq": relative least squares, "lad": relative least absolute deviations (LP)
 
     def predict(self, f: Mapping[str, float]) -> float:
         return float(sum(c * f.get(name, 0.0) for name, c in zip(self.features, self.coef)))
 
 
-def _solve(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[float]:
+def _solve_lsq(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[float]:
+    """Non-negative least squares on relative residuals; the constant >= 0.5 when every y > 0."""
+    from scipy.optimize import lsq_linear
+
+    w = 1.0 / np.maximum(y, 1.0)
+    scale = np.maximum(X.max(axis=0), 1e-12)
+    lb = np.zeros(len(names))
+    if "const" in names and np.all(y > 0):
+        lb[names.index("const")] = 0.5
+    res = lsq_linear((X / scale) * w[:, None], y * w, bounds=(lb / scale, np.inf), method="bvls")
+    return list(np.maximum(res.x, lb / scale) / scale)
+
+
+def _solve_lad(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[float]:
     """Non-negative coefficients minimising the mean absolute *relative* residual (what MAPE measures) as a
     linear program (HiGHS); the constant >= 0.5 when every y > 0.  Falls back to non-negative least
     squares on relative residuals if the LP solver fails."""
@@ -199,25 +213,50 @@ def _mape(y: np.ndarray, pred: np.ndarray) -> float | None:
     return float(np.mean(np.abs(pred[nz] - y[nz]) / y[nz]) * 100)
 
 
+SOLVERS = {"lsq": _solve_lsq, "lad": _solve_lad}
+
+
+def _cv_pred(X: np.ndarray, y: np.ndarray, names: list[str], solve, folds: int, seed: int) -> np.ndarray:
+    k = min(folds, len(y))
+    idx = np.random.default_rng(seed).permutation(len(y))
+    pred = np.empty(len(y))
+    for i in range(k):
+        test = idx[i::k]
+        train = np.setdiff1d(idx, test)
+        pred[test] = X[test] @ np.array(solve(X[train], y[train], names))
+    return pred
+
+
+def _choose_loss(X: np.ndarray, y: np.ndarray, names: list[str], folds: int, seed: int) -> str:
+    """The loss (relative least squares or relative least absolute deviations) with the lower k-fold
+    MAPE on these rows; least squares when there are too few rows to tell."""
+    if len(y) < 8:
+        return "lsq"
+    scores = {n: _mape(y, _cv_pred(X, y, names, f, folds, seed + 1)) for n, f in SOLVERS.items()}
+    return min(scores, key=lambda n: (scores[n] if scores[n] is not None else math.inf, n != "lsq"))
+
+
 def _fit_metric(F: list[dict[str, float]], y: np.ndarray, folds: int, seed: int = 0) -> MetricFit:
     names = sorted({k for f in F for k in f})
     X = np.array([[f.get(n, 0.0) for n in names] for f in F])
     keep = [i for i, n in enumerate(names) if n == "const" or np.ptp(X[:, i]) > 0]
-    # with few rows, keep the constant plus the strongest-varying features only (no silent overfit)
     names = [names[i] for i in keep]
     X = X[:, keep]
-    coef = _solve(X, y, names)
-    mf = MetricFit(names, coef, n=len(y))
+    loss = _choose_loss(X, y, names, folds, seed)
+    coef = SOLVERS[loss](X, y, names)
+    mf = MetricFit(names, coef, n=len(y), loss=loss)
     mf.fit_mape = _mape(y, X @ np.array(coef))
     if len(y) >= 4 and folds >= 2:
+        # nested: in every outer fold the loss is chosen on the training rows only, so the held-out
+        # MAPE also pays for that choice
         k = min(folds, len(y))
         idx = np.random.default_rng(seed).permutation(len(y))
         pred = np.empty(len(y))
         for i in range(k):
             test = idx[i::k]
             train = np.setdiff1d(idx, test)
-            c = _solve(X[train], y[train], names)
-            pred[test] = X[test] @ np.array(c)
+            inner = _choose_loss(X[train], y[train], names, folds, seed)
+            pred[test] = X[test] @ np.array(SOLVERS[inner](X[train], y[train], names))
         mf.cv_mape = _mape(y, pred)
     return mf
 
@@ -233,6 +272,7 @@ class CostModel:
 
     units: dict[str, dict] = field(default_factory=dict)
     source: str = ""
+    data_hash: str = ""  # of the synthesis rows it was fitted on (data_hash()): a saved model is reused only for them
 
     # ------------------------------------------------------------------ prediction
     def predict(self, unit: str, params: Mapping[str, int], metric: str = "lut") -> float:
@@ -319,7 +359,7 @@ class CostModel:
 
     # ------------------------------------------------------------------ persistence
     def to_dict(self) -> dict:
-        return {"source": self.source, "units": {
+        return {"source": self.source, "data_hash": self.data_hash, "units": {
             u: {"top": d["top"], "categorical": d["categorical"], "defaults": d.get("defaults", {}), "groups": {
                 g: {m: vars(f) for m, f in fits.items()} for g, fits in d["groups"].items()}}
             for u, d in self.units.items()}}
@@ -333,12 +373,38 @@ class CostModel:
         units = {u: {"top": v["top"], "categorical": v["categorical"], "defaults": v.get("defaults", {}), "groups": {
             g: {m: MetricFit(**f) for m, f in fits.items()} for g, fits in v["groups"].items()}}
             for u, v in d["units"].items()}
-        return CostModel(units, d.get("source", ""))
+        return CostModel(units, d.get("source", ""), d.get("data_hash", ""))
 
 
 def _params_of(row) -> dict[str, float]:
     p = json.loads(row["params"]) if isinstance(row["params"], str) else dict(row["params"])
     return p
+
+
+def data_hash(df) -> str:
+    """Content hash of the fitted rows (unit, design key, metrics) and of this module's feature code."""
+    import hashlib
+
+    h = hashlib.sha256(Path(__file__).read_bytes())
+    if df is not None and len(df):
+        cols = [c for c in ("unit", "key", *MODEL_METRICS) if c in df.columns]
+        for row in sorted(map(tuple, df[cols].astype(str).itertuples(index=False))):
+            h.update("\x1f".join(row).encode() + b"\n")
+    return h.hexdigest()[:24]
+
+
+def fit_cached(df, saved: str | Path | None, folds: int = 5) -> CostModel:
+    """The model saved by `apace synth fit` if it was fitted on exactly these rows (and this code),
+    else a fresh fit (not saved)."""
+    want = data_hash(df)
+    if saved is not None and Path(saved).exists():
+        try:
+            model = CostModel.load(saved)
+        except (ValueError, KeyError, TypeError):
+            model = None
+        if model is not None and model.data_hash == want:
+            return model
+    return fit(df, folds=folds)
 
 
 def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
@@ -363,5 +429,6 @@ def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
             F = [features(top, plist[i]) for i in idx]
             fitted[g] = {m: _fit_metric(F, sub[m].to_numpy(float)[idx], folds) for m in metrics if m in sub}
         model.units[str(unit)] = {"top": top, "categorical": cats, "groups": fitted, "defaults": shared}
+    model.data_hash = data_hash(df)
     model._last_df = df  # type: ignore[attr-defined]
     return model

@@ -148,6 +148,12 @@ def ppl_key(point: DesignPoint, mode: str, evaluator: str, ppl: Mapping) -> str:
     return point.key({"mode": mode, "evaluator": evaluator, "ppl": settings})
 
 
+def _first_alone(todo: list) -> list[list]:
+    """The first task alone, then the rest: the first evaluation prepares shared first-use artefacts (the
+    converted model, the extracted text), which parallel workers would otherwise all build at once."""
+    return [todo[:1], todo[1:]] if len(todo) > 1 else [todo]
+
+
 def evaluate_ppl_many(points: list[DesignPoint], mode: str, evaluator: str, ppl: Mapping, cache: ResultCache,
                       jobs: int = 1, dask_address: str | None = None, progress: bool = True,
                       desc: str = "perplexity") -> dict[str, dict]:
@@ -175,18 +181,21 @@ def evaluate_ppl_many(points: list[DesignPoint], mode: str, evaluator: str, ppl:
             from distributed import Client, as_completed
 
             with Client(dask_address) as client:
-                futs = {client.submit(_evaluate_task, evaluator, p.to_dict(), mode, dict(ppl), pure=False): (p, k)
-                        for p, k in todo}
-                for fut in as_completed(futs):
-                    done(*futs[fut], fut.result())
+                for batch in _first_alone(todo):
+                    futs = {client.submit(_evaluate_task, evaluator, p.to_dict(), mode, dict(ppl), pure=False):
+                            (p, k) for p, k in batch}
+                    for fut in as_completed(futs):
+                        done(*futs[fut], fut.result())
         elif jobs > 1:
             from concurrent.futures import ProcessPoolExecutor
             from concurrent.futures import as_completed as cf_done
 
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                futs = {pool.submit(_evaluate_task, evaluator, p.to_dict(), mode, dict(ppl)): (p, k) for p, k in todo}
-                for fut in cf_done(futs):
-                    done(*futs[fut], fut.result())
+                for batch in _first_alone(todo):
+                    futs = {pool.submit(_evaluate_task, evaluator, p.to_dict(), mode, dict(ppl)): (p, k)
+                            for p, k in batch}
+                    for fut in cf_done(futs):
+                        done(*futs[fut], fut.result())
         else:
             for p, k in todo:
                 done(p, k, _evaluate_task(evaluator, p.to_dict(), mode, dict(ppl)))
@@ -265,7 +274,7 @@ def run_dse(spec: Spec, out_dir: str | Path, results_dir: str | Path | None = No
     evaluator = resolve_evaluator(evaluator)
     notes: list[str] = []
     df_synth = synth.load_results(results_dir or synth.RESULTS_DIR)
-    model = costmodel.fit(df_synth)
+    model = costmodel.fit_cached(df_synth, Path(results_dir or synth.RESULTS_DIR) / "cost_model.json")
     check_costable(spec, model)
     rows = cost_rows(spec, model)
     df = pd.DataFrame(rows)

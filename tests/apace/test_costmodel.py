@@ -80,3 +80,27 @@ def test_groups_by_scheme_and_clear_errors(tmp_path):
 def test_empty_results_error():
     with pytest.raises(ValueError, match="synth sweep"):
         costmodel.fit(pd.DataFrame())
+
+
+def test_saved_model_reused_only_for_the_same_rows(tmp_path):
+    df = _synthetic(np.random.default_rng(3))
+    m = costmodel.fit(df)
+    m.save(tmp_path / "m.json")
+    (tmp_path / "m.json").write_text((tmp_path / "m.json").read_text().replace('"source": "', '"source": "SAVED '))
+    assert costmodel.fit_cached(df, tmp_path / "m.json").source.startswith("SAVED")
+    changed = df.copy()
+    changed.loc[0, "lut"] = changed.loc[0, "lut"] + 1
+    assert not costmodel.fit_cached(changed, tmp_path / "m.json").source.startswith("SAVED")
+    assert not costmodel.fit_cached(df, tmp_path / "missing.json").source.startswith("SAVED")
+
+
+def test_held_out_error_of_the_shipped_model_is_reported_per_unit():
+    from apace import synth
+
+    df = synth.load_results()
+    rows = costmodel.fit_cached(df, synth.RESULTS_DIR / "cost_model.json").validation_rows()
+    units = {r["unit"] for r in rows}
+    assert {"fp_add", "acc_seq", "acc_kulisch_seq", "mx_block_value"} <= units and "mx_dot" not in units
+    for r in rows:
+        if r["metric"] in ("lut", "ff") and r["configs"] >= 8:
+            assert r["cv_mape"] is not None and r["cv_mape"] >= 0
