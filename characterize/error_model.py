@@ -205,6 +205,7 @@ class RowEntry:
     n_max: int  # longest training row length
     holdout: dict = field(default_factory=dict)
     norm: str = "sumabs"
+    fit: dict = field(default_factory=dict)
 
     @property
     def ns(self) -> np.ndarray:
@@ -363,6 +364,18 @@ def _powerlaw(ns: np.ndarray, y: np.ndarray) -> dict:
     return {"a": _sig(math.exp(la)), "b": _sig(b), "r2": _sig(r2, 4), "points": int(ok.sum())}
 
 
+def _std_stderr(q: np.ndarray, trials: int) -> float:
+    """Standard error of a spread measured from `trials` samples whose quantile function is piecewise
+    linear through q (41 points): sqrt(m4 - s^4) / (2 s sqrt(trials))."""
+    if trials <= 1 or not np.isfinite(q).all():
+        return 0.0
+    p = np.linspace(0.0, 1.0, 4001)
+    x = np.interp(p, np.linspace(0.0, 1.0, len(q)), q)
+    d = x - x.mean()
+    s2, m4 = float(np.mean(d * d)), float(np.mean(d**4))
+    return math.sqrt(max(m4 - s2 * s2, 0.0)) / (2 * math.sqrt(s2 * trials)) if s2 > 0 else 0.0
+
+
 def _roughness(ns: np.ndarray, y: np.ndarray) -> float:
     """Mean squared second difference of log y against log n (0 for a power law)."""
     ok = y > 0
@@ -411,6 +424,28 @@ def fit_entry(g: pd.DataFrame) -> Entry:
             dev = np.where(meas > 0, pstd / meas - 1.0, np.where(pstd > 0, np.inf, 0.0))
         ok = (np.abs(dev) <= HOLDOUT_TOL) | ((meas < NEGLIGIBLE) & (pstd < NEGLIGIBLE))
         finite = np.isfinite(dev)
+        # Explicit classification of the points outside +-20 % (module doc, "held-out check"):
+        #   'sawtooth': the measured spread is a local extremum in n beyond the tolerance (above 1.2x or
+        #     below 1/1.2 of both neighbouring training lengths' spreads): the spread is not a smooth
+        #     function of n there, so no model interpolating in n can predict it;
+        #   'noise': |predicted - measured| <= 2 standard errors of the measured spread (from the
+        #     measured quantiles' 4th moment and the number of trials): the measurement cannot resolve +-20 %.
+        idx = np.flatnonzero(hold)
+        trials = int(g["trials"].max()) if "trials" in g else 0
+        why = []
+        for t, i in enumerate(idx):
+            if ok[t]:
+                why.append("")
+                continue
+            nb = [std[j] for j in (i - 1, i + 1) if 0 <= j < len(std) and train[j]]
+            se = _std_stderr(q[i], trials)
+            if nb and (meas[t] > (1 + HOLDOUT_TOL) * max(nb) or meas[t] * (1 + HOLDOUT_TOL) < min(nb)):
+                why.append("sawtooth")
+            elif se > 0 and abs(pstd[t] - meas[t]) <= 2 * se:
+                why.append("noise")
+            else:
+                why.append("unexplained")
+        why = np.array(why)
         e.holdout = {
             "units": "u*sum|x|" if norm == "sumabs" else "ulp(sum|x|)", "ns": [int(v) for v in ns_all[hold]], "measured_std": _sig(meas),
             "predicted_std": _sig(pstd), "rel_dev": _sig(np.where(finite, dev, np.nan)),
@@ -418,6 +453,9 @@ def fit_entry(g: pd.DataFrame) -> Entry:
             "max_abs_rel_dev": _sig(float(np.max(np.abs(dev[~ok]))) if (~ok).any() and np.isfinite(dev[~ok]).all()
                                     else (0.0 if ok.all() else None)),
             "pass": bool(ok.all()),
+            "outside": {n: w for n, w in zip([int(v) for v in ns_all[hold]], why.tolist()) if w},
+            "points_sawtooth": int((why == "sawtooth").sum()), "points_noise": int((why == "noise").sum()),
+            "points_unexplained": int((why == "unexplained").sum()),
         }
     return e
 
