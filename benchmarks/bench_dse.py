@@ -1,6 +1,7 @@
 """DSE overheads, measured side by side in one run (no assertions):
   - cost-model pricing of a design point vs one Yosys synthesis of the same block unit (recorded runtime);
-  - a DSE rerun served from the content-hash cache vs the first run (fake evaluator, 64 points).
+  - a DSE rerun served from the content-hash cache vs the first run (fake evaluator, 64 points);
+  - the composed dot-product estimate vs Yosys synthesis of the composed mx_dot.
 Run: python benchmarks/bench_dse.py   (or `nox -s bench`)."""
 
 from __future__ import annotations
@@ -25,7 +26,12 @@ def main() -> None:
     if df.empty:
         print("bench_dse: no synth_results; run `nox -s synth-sweep` first")
         return
+    t0 = time.perf_counter()
     model = costmodel.fit(df)
+    print(f"cost-model fit with nested 5-fold validation: {time.perf_counter() - t0:.1f} s")
+    for c in hwcost.composed_check(model, df):
+        print(f"composed vs synthesised {c['design']} {c['metric']}: {c['composed']:.0f} vs {c['measured']:.0f} "
+              f"({c['error_pct']:+.1f} %)")
     spec = space.load_spec(SPEC)
     t0 = time.perf_counter()
     for p in spec.points:
