@@ -18,10 +18,17 @@ import numpy as np
 from cocotb import start_soon
 from cocotb.clock import Clock
 from cocotb.triggers import RisingEdge
+from cocotb.utils import get_sim_time
 
 from tb.common.scoreboard import read_int
 
 IN_FILE, OUT_FILE = "mx_beats.hex", "mx_res.hex"  # names fixed in mx_player.v, relative to the sim's cwd
+PERIOD_NS = 10
+# Without stalls a chunk of n beats must take at most n + SLACK clocks from `go` to `done`: one beat
+# per clock sustained, including back-to-back dot products, plus the pipeline latency (mx_dot: 2) and
+# the player's start and finish cycles (3 in all for mx_dot).  The throughput claim of docs/rtl_mx.md,
+# checked on every unstalled chunk.
+SLACK = 4
 
 
 def lane_bits(codes: np.ndarray, width: int) -> np.ndarray:
@@ -68,7 +75,7 @@ def _read_hex(path: str, nbytes: int, n: int) -> np.ndarray:
 
 async def start(dut) -> None:
     """10 ns clock, reset pulse, player idle."""
-    start_soon(Clock(dut.clk, 10, unit="ns").start())
+    start_soon(Clock(dut.clk, PERIOD_NS, unit="ns").start())
     dut.rst_n.value = 0
     dut.go.value = 0
     dut.stall.value = 0
@@ -107,10 +114,15 @@ async def play(dut, fields: Sequence[tuple[np.ndarray, int]], last: np.ndarray, 
         dut.stall.value = int(stall)
         dut.go.value = 1
         await RisingEdge(dut.clk)
+        t0 = get_sim_time("ns")
         dut.go.value = 0
         await RisingEdge(dut.done)
         if read_int(dut.timeout):
             raise AssertionError(f"timeout: the DUT did not return {nres} results for beats {start_}..{stop - 1}")
+        clocks = round((get_sim_time("ns") - t0) / PERIOD_NS)
+        if not stall and clocks > stop - start_ + SLACK:
+            raise AssertionError(f"throughput: {stop - start_} beats took {clocks} clocks without stalls "
+                                 f"(at most beats + {SLACK} expected: one block per clock)")
         out.append(unpack_words(_read_hex(os.path.join(os.getcwd(), OUT_FILE), nbytes, nres), out_width, lanes))
         start_ = stop
     return np.concatenate(out)
