@@ -53,6 +53,8 @@ PARAM_SETS: dict[str, list[dict]] = {
     "acc_seq": [{**s, "SCHEME": k} for s in ACC_SETS for k in range(6)],
     "acc_tree": [{**ACC_SETS[0], "SCHEME": k, "N": n} for k in range(6) for n in (1, 2, 5)]
     + [{**ACC_SETS[1], "SCHEME": 5, "N": 3}],
+    "acc_pairwise_seq": [{**s, "SCHEME": k, "MAXLEN": 1024} for s in ACC_SETS[:2] for k in range(6)]
+    + [{**ACC_SETS[0], "SCHEME": 5, "MAXLEN": 1}, {**ACC_SETS[2], "SCHEME": 1, "MAXLEN": 4095}],
     "acc_kulisch_seq": [{**E4M3, "MAXLEN": 1}, {**FP16, "MAXLEN": 1000}, {**BF16, "MAXLEN": 4096}],
 }
 

@@ -46,6 +46,8 @@ ILLEGAL = [
     ("acc_seq", {"CEW": 1, "CSPECIAL": 0, "COVF": 1}, "ILLEGAL_PARAMETER_SPECIAL_ieee_needs_EW"),
     ("acc_tree", {"N": 0}, "ILLEGAL_PARAMETER_N"),
     ("acc_kulisch_seq", {"MAXLEN": 0}, "ILLEGAL_PARAMETER_MAXLEN"),
+    ("acc_pairwise_seq", {"MAXLEN": 0}, "ILLEGAL_PARAMETER_MAXLEN"),
+    ("acc_pairwise_seq", {"SCHEME": 6}, "ILLEGAL_PARAMETER_SCHEME"),
 ]
 
 
@@ -84,6 +86,7 @@ SYNTH: dict[str, dict] = {
     "acc_seq": {**E3M2, **E3M2C, "SCHEME": 2},
     "acc_tree": {**E3M2, **E3M2C, "SCHEME": 0, "N": 3},
     "acc_kulisch_seq": {**E4M3, "MAXLEN": 64},
+    "acc_pairwise_seq": {**E3M2, **E3M2C, "SCHEME": 4, "MAXLEN": 32},
 }
 
 

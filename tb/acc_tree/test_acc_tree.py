@@ -8,43 +8,117 @@ import pytest
 
 from golden.formats import BF16, E4M3, FP16
 from tb.common.formats import fmt_to_json, rtl_params
-from tb.common.runner import SimJob, full_run, run_cocotb, sim_params, src_files
+from tb.common.runner import SimJob, full_run, quick_cxx, run_cocotb, sim_params, src_files
 
 HERE = Path(__file__).resolve().parent
 RTL = ("acc_tree", "acc_combine", "fp_cvt", "acc_step", "acc_final", "fp_cmp_mag", "fp_add_mix", "fp_unpack",
        "fp_round", "fp_param_check")
 SOURCES = [*src_files(*RTL), HERE / "acc_tree_lanes.v"]
 
+from tb.acc_seq.cocotb_acc_seq import SCHEMES  # noqa: E402
+
 SETS = [(E4M3, E4M3), (FP16, FP16), (BF16, BF16), (BF16, FP16)]
 NS = (1, 2, 3, 31, 32)
 
 
 def _key(c) -> str:
-    (acc, comp), n = c
-    return f"{acc.label()}-c{comp.label()}-N{n}"
+    (acc, comp), n, sc = c
+    return f"{acc.label()}-c{comp.label()}-N{n}-{sc}"
 
 
 def _run(sim, c, count) -> None:
-    (acc, comp), n = c
+    (acc, comp), n, sc = c
     lanes = 4 if n <= 3 else 1
-    params = {**rtl_params(acc), **rtl_params(comp, "C"), "N": n, "LANES": lanes}
-    cfg = {"acc": fmt_to_json(acc), "comp": fmt_to_json(comp), "lanes": lanes, "n": n, "count": count, "seed": 5}
-    run_cocotb(SimJob(sim, "acc_tree_lanes", SOURCES, params, "cocotb_acc_tree", HERE), cfg)
+    schemes = list(SCHEMES) if sc == "all" else [sc]
+    code = 6 if sc == "all" else SCHEMES.index(sc)
+    params = {**rtl_params(acc), **rtl_params(comp, "C"), "N": n, "LANES": lanes, "SCHEME": code}
+    cfg = {"acc": fmt_to_json(acc), "comp": fmt_to_json(comp), "lanes": lanes, "n": n, "count": count, "seed": 5,
+           "schemes": schemes}
+    run_cocotb(SimJob(sim, "acc_tree_lanes", SOURCES, params, "cocotb_acc_tree", HERE, quick_cxx(sim)), cfg)
 
 
-# Verilator builds of the 6-scheme wrapper grow fast with N (N = 31: > 100 C++ files, tens of CPU
-# minutes), so the default run keeps N = 3 (one odd pass-up, two levels) and sim-full runs the rest.
-DEFAULT = [((E4M3, E4M3), 3), ((BF16, FP16), 3)]
+# Build cost, measured (2 shared cores): Verilator emits ~50 kB of C++ per adder instance and shares
+# none of it between instances, so an unrolled N = 8 Klein tree (~170 adders) takes ~1 min to verilate
+# and ~3 min of g++ even at -O0; an N = 32 tree of one scheme is ~4x that, all six schemes ~25x (the
+# old six-scheme N = 31 wrapper never finished).  Icarus compiles any N in seconds and simulates
+# ~0.3 ms per adder evaluation.  So: N <= 3 trees (all six schemes in one build) run on both
+# simulators with >= 2000 sums per set; N = 31 and 32 run on Icarus with a reduced count per set
+# (TREE_BIG_COUNT); golden's pairwise order at every length, >= 1000 included, is covered with
+# >= 2000 sums per set by the streaming acc_pairwise_seq below (same order, same acc_combine node).
+DEFAULT = [((E4M3, E4M3), 3, "all"), ((BF16, FP16), 3, "all")]
+TREE_BIG_COUNT = 32
 
 
-@pytest.mark.parametrize("sim,c", sim_params(DEFAULT, key=_key, sims=("verilator",)))
+@pytest.mark.parametrize("sim,c", sim_params(DEFAULT, key=_key, sims=("verilator",))
+                         + sim_params(DEFAULT[:1], key=_key, sims=("icarus",)))
 def test_acc_tree(sim, c):
     if full_run():
         pytest.skip("sim-full runs this set in test_acc_tree_full")
-    _run(sim, c, 400)
+    _run(sim, c, 400 if sim == "verilator" else 64)
 
 
 @pytest.mark.full
-@pytest.mark.parametrize("sim,c", sim_params([(s, n) for s in SETS for n in NS], key=_key))
+@pytest.mark.parametrize("sim,c", sim_params([(s, n, "all") for s in SETS for n in (1, 2, 3)], key=_key))
 def test_acc_tree_full(sim, c):
     _run(sim, c, 2000)
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("sim,c", sim_params([(s, n, "all") for s in SETS for n in (31, 32)], key=_key,
+                                             sims=("icarus",)))
+def test_acc_tree_big_full(sim, c):
+    """N = 31 (odd pass-ups at every level) and N = 32 (full levels): Icarus, reduced count."""
+    _run(sim, c, TREE_BIG_COUNT)
+
+
+# ---- acc_pairwise_seq: golden's pairwise order over long streamed sums (length >= 1000) ----
+PW_RTL = ("acc_pairwise_seq", "acc_combine", "fp_cvt", "acc_step", "acc_final", "fp_cmp_mag", "fp_add_mix",
+          "fp_unpack", "fp_round", "fp_param_check")
+PW_SOURCES = [*src_files(*PW_RTL), HERE / "acc_pairwise_lanes.v"]
+PW_LANES = 4
+PW_SETS = [(E4M3, E4M3), (FP16, FP16), (BF16, BF16), (BF16, FP16)]
+PW_FULL_GROUPS = [[1, 400], [2, 400], [3, 400], [31, 320], [32, 320], [1000, 200], [1025, 8]]  # 2048 sums
+PW_QUICK_GROUPS = [[1, 16], [2, 16], [3, 16], [31, 16], [32, 16], [1000, 16]]
+# Icarus: cost is per cycle (~2 cycles per element); sim-full runs 2000+ sums at lengths 1..32 and a
+# reduced count at length 1000 (documented in docs/rtl.md).
+PW_ICARUS_FULL_GROUPS = [[1, 400], [2, 400], [3, 400], [31, 400], [32, 400], [1000, 8]]
+PW_ICARUS_SMOKE = [[1, 8], [2, 8], [3, 8], [31, 8], [32, 8]]
+PW_BACKPRESSURE = {"groups": [[1, 64], [2, 64], [3, 64], [5, 64], [31, 16]], "p_valid": 0.7, "p_ready": 0.5}
+
+
+def _pw_key(s) -> str:
+    return f"pw-{s[0].label()}-c{s[1].label()}"
+
+
+def _pw_run(sim, s, groups, **kw) -> None:
+    acc, comp = s
+    params = {**rtl_params(acc), **rtl_params(comp, "C"), "LANES": PW_LANES, "SCHEME": 6, "MAXLEN": 1025}
+    cfg = {"acc": fmt_to_json(acc), "comp": fmt_to_json(comp), "lanes": PW_LANES, "schemes": list(SCHEMES),
+           "groups": groups, "seed": 13, **kw}
+    run_cocotb(SimJob(sim, "acc_pairwise_lanes", PW_SOURCES, params, "cocotb_acc_pairwise", HERE, quick_cxx(sim)), cfg)
+
+
+PW_DEFAULT = [pytest.param("verilator", PW_SETS[0], id=f"verilator-{_pw_key(PW_SETS[0])}",
+                           marks=pytest.mark.xdist_group(f"verilator-{_pw_key(PW_SETS[0])}")),
+              pytest.param("icarus", PW_SETS[0], id=f"icarus-{_pw_key(PW_SETS[0])}",
+                           marks=pytest.mark.xdist_group(f"icarus-{_pw_key(PW_SETS[0])}"))]
+
+
+@pytest.mark.parametrize("sim,s", PW_DEFAULT)
+def test_acc_pairwise_seq(sim, s):
+    """Default run: every scheme, E4M3, lengths 1..1000 back to back (Verilator) / 1..32 (Icarus)."""
+    if full_run():
+        pytest.skip("sim-full runs this set in test_acc_pairwise_seq_full")
+    _pw_run(sim, s, PW_QUICK_GROUPS if sim == "verilator" else PW_ICARUS_SMOKE)
+
+
+@pytest.mark.parametrize("sim,s", PW_DEFAULT)
+def test_acc_pairwise_seq_backpressure(sim, s):
+    """Random idle input cycles and random m_ready: held results stay stable, every sum matches golden."""
+    _pw_run(sim, s, **PW_BACKPRESSURE)
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("sim,s", sim_params(PW_SETS, key=_pw_key))
+def test_acc_pairwise_seq_full(sim, s):
+    _pw_run(sim, s, PW_FULL_GROUPS if sim == "verilator" else PW_ICARUS_FULL_GROUPS)

@@ -104,6 +104,14 @@ def _sim_args(sim: str) -> list[str]:
     return []
 
 
+def quick_cxx(sim: str) -> tuple[str, ...]:
+    """Extra build args for big combinational wrappers (accumulators, trees): compile Verilator's C++
+    at -O0.  Verilator emits ~50 kB of C++ per adder instance and shares none of it between
+    instances, so g++ -Os dominates a cold build; these testbenches spend their time in Python per
+    clock edge, not in the model.  Empty for Icarus."""
+    return ("-CFLAGS", "-O0") if sim == "verilator" else ()
+
+
 def _limit_public(runner) -> None:
     """cocotb's runner passes --public-flat-rw, which makes every internal signal of every lane public:
     10x the C++ and compile time for our many-instance wrappers.  The testbenches only touch toplevel
@@ -121,12 +129,17 @@ def _limit_public(runner) -> None:
     runner._build_command = patched
 
 
-def build(job: SimJob):
-    """Build once per hash directory (file-locked for xdist); returns the cocotb Runner."""
+def build(job: SimJob, bdir: Path | None = None):
+    """Build once per hash directory (file-locked for xdist); returns the cocotb Runner.
+
+    bdir: the job's build directory if the caller already computed it (run_cocotb does, so the
+    sources are hashed exactly once per run: a source edited mid-run cannot make the build and the
+    test use two different directories)."""
     from cocotb_tools.runner import get_runner
 
     os.environ.setdefault("OBJCACHE", "ccache")
-    bdir = job.build_dir
+    if bdir is None:
+        bdir = job.build_dir
     bdir.parent.mkdir(parents=True, exist_ok=True)
     runner = get_runner(job.sim)
     if job.sim == "verilator":
@@ -161,17 +174,18 @@ def run_cocotb(job: SimJob, cfg: Mapping | None = None, testcase: str | None = N
 
     Returns the results XML path; failing cocotb tests fail the calling pytest test with the log
     (which holds the scoreboard's first-mismatch report) in the captured output."""
-    runner = build(job)
+    bdir = job.build_dir  # hash computed once; build and test both use this directory
+    runner = build(job, bdir)
     for p in (str(ROOT), str(job.test_dir)):
         if p not in sys.path:
             sys.path.insert(0, p)
     env = {CFG_ENV: json.dumps(dict(cfg or {}))}
-    test_dir = job.build_dir / "run" / (os.environ.get("PYTEST_XDIST_WORKER", "main"))
+    test_dir = bdir / "run" / (os.environ.get("PYTEST_XDIST_WORKER", "main"))
     try:
         return runner.test(
             test_module=job.test_module,
             hdl_toplevel=job.toplevel,
-            build_dir=job.build_dir,
+            build_dir=bdir,
             test_dir=test_dir,
             extra_env=env,
             testcase=testcase,
