@@ -39,6 +39,14 @@ from golden.mx import SCALE_MAX, MXTensor, mx_quantize, shared_exponent
 from .config import AccSpec, AttnConfig, StageFormat
 
 _F32 = rounder(FP32)
+
+
+def f32_cast(x: np.ndarray) -> np.ndarray:
+    """FP32 rounding by the hardware float64 -> float32 conversion (IEEE RNE, gradual underflow, overflow
+    to Inf): the same function as golden's FP32 rounder (tests/quant/test_kernels.py checks it bit for
+    bit), in one pass; the statistical mode's FP32 roundings use it."""
+    with np.errstate(over="ignore"):
+        return np.asarray(x, dtype=np.float64).astype(np.float32).astype(np.float64)
 CHUNK_ELEMS = 1 << 22  # elements per temporary product array (float64: 32 MiB)
 
 
@@ -152,15 +160,16 @@ def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> n
 
 
 # ---------------------------------------------------------------------- the attention stages
-def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig) -> tuple[np.ndarray, np.ndarray]:
-    """Stage 2 up to the numerators: (e, count of allowed keys per row)."""
+def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32, mx=None) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 2 up to the numerators: (e, count of allowed keys per row); f32: the FP32 rounding,
+    mx: the MX quantiser (default golden's mx_values)."""
     allowed = np.broadcast_to(allowed, s.shape)
     if cfg.scores.fmt is not None:
-        s = mx_values(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
+        s = (mx or mx_values)(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
     m = np.max(np.where(allowed, s, -np.inf), axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
-        e = np.where(allowed, _F32(np.exp(s - m)), 0.0)
+        e = np.where(allowed, f32(np.exp(s - m)), 0.0)
     return e, allowed.sum(axis=-1)
 
 
@@ -207,14 +216,14 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt)
     dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), _mm32(np.abs(qv), np.abs(kt)))
-    s = _F32(dot * scaling)
+    s = f32_cast(dot * scaling)
     if bias is not None:
-        s = _F32(s + bias)
-    e, count = _softmax_parts(s, allowed, cfg)
+        s = f32_cast(s + bias)
+    e, count = _softmax_parts(s, allowed, cfg, f32_cast, mx_values_fast)
     exact = e.sum(axis=-1)
     denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=e.max(axis=-1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = _F32(e / denom[..., None])
+        p = f32_cast(e / denom[..., None])
     pv_, vv = mx_values_fast(p, cfg.pv, -1), mx_values_fast(v, cfg.pv, -2)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]

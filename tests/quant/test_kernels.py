@@ -184,3 +184,15 @@ def test_fast_mx_values_match_golden(elem, k, rule):
     st = StageFormat(elem, k, rule)
     for axis in (-1, -2):
         assert bits_equal(kernels.mx_values_fast(x, st, axis), kernels.mx_values(x, st, axis)), axis
+
+
+def test_f32_cast_is_goldens_fp32_rounding():
+    """The statistical mode's one-pass FP32 rounding equals golden's FP32 rounder bit for bit: normals,
+    ties, subnormals, underflow to zero, overflow to Inf, signed zeros, NaN."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal(200_000) * np.exp2(rng.integers(-160, 130, 200_000))
+    ties = (rng.integers(1, 2**24, 1000) * 2 + 1).astype(np.float64) * 2.0 ** rng.integers(-170, 100, 1000) / 2
+    special = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 3.4028235677973366e38, 3.4028235677973366e38 * 1.0000001,
+                        2.0**-149, 2.0**-150, 2.0**-150 * 1.0000001, -(2.0**-151), 2.0**-126 * (1 - 2.0**-25)])
+    for v in (x, ties, special):
+        assert bits_equal(kernels.f32_cast(v), round_to(v, FP32))
