@@ -30,6 +30,8 @@ to golden.mx.block_values and golden.accumulate by tests/golden/test_fastsum.py)
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from golden.fastsum import accumulate_values, mx_block_matmul
@@ -100,29 +102,72 @@ def _pow2(e: np.ndarray) -> np.ndarray:
     return ((np.asarray(e, dtype=np.int64) + 1023) << 52).view(np.float64)
 
 
-def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
+def _fits_f32(f) -> bool:
+    """Whether every MX value of element format f (element x 2^s, s in -127..127) and every scaled input
+    is exact in float32: element significands of <= 24 bits whose lowest bit, 2^(emin - m) x 2^-127, is
+    at or above float32's smallest subnormal 2^-149."""
+    return f.m <= 23 and math.log2(f.min_subnormal) - 127 >= -149 and f.max_value < 2.0**100
+
+
+def _round_elem_f32(y: np.ndarray, f) -> np.ndarray:
+    """RNE of float32 y (|y| well inside float32's normal range or exact zero) into element format f with
+    saturation: the bit trick on the float32 pattern where |y| >= 2^emin, a fixed quantum below."""
+    if f.is_int:
+        q = np.float32(2.0 ** (1 - f.m))
+        lim = np.float32(2**f.m - 1)
+        return np.clip(np.rint(y / q), -lim, lim) * q
+    sh = 23 - f.m
+    bits = y.view(np.int32)
+    t = bits + ((bits >> sh) & 1) + np.int32((1 << (sh - 1)) - 1 if sh > 0 else 0)
+    if sh > 0:
+        t &= np.int32(~((1 << sh) - 1))
+    r = t.view(np.float32)
+    small = np.abs(y) < np.float32(2.0**f.emin)
+    if small.any():
+        qs = np.float32(2.0 ** (f.emin - f.m))
+        r = np.where(small, np.rint(y / qs) * qs, r)
+    mx = np.float32(f.max_value)
+    return np.clip(r, -mx, mx)
+
+
+def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = False) -> np.ndarray:
     """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) computed with
     fewer passes: the block scales by golden.mx.shared_exponent on the block maxima, the scaling by
-    exact power-of-two multiplications instead of ldexp, and the elements rounded by golden's own
-    rounder of the saturating element format (what mx_quantize does).  Used by the statistical mode;
+    exact power-of-two multiplications, and the elements rounded RNE with saturation either in float32
+    (when x holds float32 values and the element format's MX values are exact in float32, _fits_f32:
+    every 8-bit-and-narrower format) by the bit trick, or in float64 by golden's own rounder of the
+    saturating element format (what mx_quantize does).  Used by the statistical mode;
     tests/quant/test_kernels.py proves it equal to golden on random tensors for every element format,
-    k and scale rule.  Non-finite inputs go to golden."""
+    k and scale rule.  Non-finite inputs go to golden.  out32: return float32 (exact) when possible."""
     f = st.fmt
     if f is None:
-        return x
-    if not np.isfinite(x).all():
-        return mx_values(x, st, axis)
+        return x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
     ax = axis % x.ndim
     n = x.shape[ax]
     k = st.k
     xm = np.moveaxis(x, ax, -1)
     pad = (-n) % k
     if pad:
-        xm = np.concatenate([xm, np.zeros((*xm.shape[:-1], pad))], axis=-1)
-    xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
-    s = shared_exponent(np.abs(xb).max(axis=-1), f, st.scale_rule)[..., None]
-    sat = _saturating(f)
-    v = rounder(sat)(xb * _pow2(-s)) * _pow2(s)  # both scalings exact: powers of two, no under/overflow
+        xm = np.concatenate([xm, np.zeros((*xm.shape[:-1], pad), dtype=xm.dtype)], axis=-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x32 = np.ascontiguousarray(xm, dtype=np.float32)
+    amax = np.abs(x32.reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
+    if not np.isfinite(amax).all():  # NaN / Inf inputs (or beyond float32): golden itself
+        return mx_values(x, st, axis)
+    use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and np.array_equal(x32, xm)
+    if not use32:
+        amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
+    s = shared_exponent(amax.astype(np.float64), f, st.scale_rule)[..., None]
+    if use32:
+        xb = x32.reshape(*xm.shape[:-1], -1, k)
+        # both scalings exact in float32: powers of two, no overflow, results of >= 2^-149 granularity
+        y = xb * _pow2(-s).astype(np.float32)
+        v = _round_elem_f32(y, f) * _pow2(s).astype(np.float32)
+        if not out32:
+            v = v.astype(np.float64)
+    else:
+        xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
+        v = rounder(_saturating(f))(xb * _pow2(-s)) * _pow2(s)
     v = v.reshape(*xm.shape[:-1], -1)
     if pad:
         v = v[..., :n]
@@ -212,7 +257,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
 
     D = q.shape[-1]
-    qv, kv = mx_values_fast(q, cfg.qk, -1), mx_values_fast(k, cfg.qk, -1)
+    qv, kv = mx_values_fast(q, cfg.qk, -1, out32=True), mx_values_fast(k, cfg.qk, -1, out32=True)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt)
     dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), _mm32(np.abs(qv), np.abs(kt)))
@@ -224,7 +269,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=e.max(axis=-1))
     with np.errstate(divide="ignore", invalid="ignore"):
         p = f32_cast(e / denom[..., None])
-    pv_, vv = mx_values_fast(p, cfg.pv, -1), mx_values_fast(v, cfg.pv, -2)
+    pv_, vv = mx_values_fast(p, cfg.pv, -1, out32=True), mx_values_fast(v, cfg.pv, -2, out32=True)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
     return out + err(cfg.acc_pv, "mx_products", n, _mm32(np.abs(pv_), np.abs(vv)))

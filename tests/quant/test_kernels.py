@@ -181,9 +181,15 @@ def test_fast_mx_values_match_golden(elem, k, rule):
     x[0, 0, :] = 0.0
     x[1, :, 3] = -0.0
     x[2, 5, :8] = np.array([0.5, 1.5, 2.5, 0.25, 3.0, 6.0, 448.0, 464.0], dtype=np.float32)
+    x[2, 6, :] = np.float32(2.0**-140) * np.arange(40)  # float32 subnormal inputs
+    x[2, 7, :] = np.float32(2.0**100) * rng.standard_normal(40).astype(np.float32)  # huge blocks
+    x64 = rng.standard_normal((3, 37, 40)) * np.exp2(rng.integers(-20, 20, (3, 37, 1)))  # not float32 values
+    x64[1, 2, 5] = 1e300  # beyond float32
     st = StageFormat(elem, k, rule)
     for axis in (-1, -2):
-        assert bits_equal(kernels.mx_values_fast(x, st, axis), kernels.mx_values(x, st, axis)), axis
+        for v in (x, x64):
+            assert bits_equal(kernels.mx_values_fast(v, st, axis), kernels.mx_values(v, st, axis)), axis
+        assert bits_equal(kernels.mx_values_fast(x, st, axis, out32=True).astype(np.float64), kernels.mx_values(x, st, axis))
 
 
 def test_f32_cast_is_goldens_fp32_rounding():
