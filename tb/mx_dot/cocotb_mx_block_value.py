@@ -14,6 +14,12 @@ from tb.mx_dot.mx_drive import play, start
 from tb.mx_dot.mx_vectors import make_set
 
 
+def _lanes_of(c: np.ndarray, lanes: int) -> np.ndarray:
+    """(blocks, m) codes -> (beats, lanes*m): block j in lane j % lanes, the last beat padded with block 0."""
+    c = np.concatenate([c, np.repeat(c[:1], -len(c) % lanes, axis=0)])
+    return c.reshape(-1, lanes * c.shape[1])
+
+
 @test()
 async def block_values_match_golden(dut):
     cfg = tb_config()
@@ -26,15 +32,9 @@ async def block_values_match_golden(dut):
         ca, cb = ta.codes().reshape(-1, k), tb.codes().reshape(-1, k)
         sa, sb = ta.scale_codes().ravel(), tb.scale_codes().ravel()
         nblk = len(sa)
-        pad = -nblk % lanes  # the last beat is padded with block 0
-
-        def lanes_of(c: np.ndarray) -> np.ndarray:  # (blocks, m) -> (beats, lanes*m), block j in lane j % lanes
-            c = np.concatenate([c, np.repeat(c[:1], pad, axis=0)])
-            return c.reshape(-1, lanes * c.shape[1])
-
-        fields = [(lanes_of(ca), fa.bits), (lanes_of(cb), fb.bits), (lanes_of(sa[:, None]), 8),
-                  (lanes_of(sb[:, None]), 8)]
-        nbeat = (nblk + pad) // lanes
+        fields = [(_lanes_of(ca, lanes), fa.bits), (_lanes_of(cb, lanes), fb.bits), (_lanes_of(sa[:, None], lanes), 8),
+                  (_lanes_of(sb[:, None], lanes), 8)]
+        nbeat = -(-nblk // lanes)
         got = (await play(dut, fields, np.ones(nbeat), acc.bits, lanes, cfg["depth"], cfg.get("stall", False))
                ).ravel()[:nblk]
         bad = np.flatnonzero(got != exp)
