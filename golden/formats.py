@@ -239,6 +239,10 @@ def _round_bits(x: np.ndarray, m: int, emin: int) -> np.ndarray:
     return r
 
 
+_CHUNK = 1 << 14  # values per in-place pass of `rounder`: three 128 KiB buffers stay in L2
+_ABS_MASK = np.int64(0x7FFF_FFFF_FFFF_FFFF)
+
+
 @lru_cache(maxsize=256)
 def rounder(fmt: FloatFormat):
     """The RNE rounding function of `fmt` (constants bound once), for float64 arrays of any shape.
@@ -267,30 +271,58 @@ def rounder(fmt: FloatFormat):
     ovf_at = mx + 2.0 ** (fmt.emax - m - 1)
     tie_overflows = fmt.special != "fn"
 
+    shift = 52 - m
+    half_m1 = np.int64((1 << (shift - 1)) - 1)
+    keep = np.int64(~((1 << shift) - 1))
+    # The fast path's range test on raw bit patterns: for non-negative doubles the bit pattern is
+    # monotonic in the value, so "min_normal <= |x| < ovf_at" is one unsigned compare of
+    # (|bits| - bits(min_normal)) against the span; NaN and Inf fall above it, tiny values wrap below.
+    mn_bits = int(np.float64(min_normal).view(np.int64))
+    span = np.uint64(int(np.float64(ovf_at).view(np.int64)) - mn_bits + (0 if tie_overflows else 1))
+    neg_mn = np.int64(-mn_bits)
+
+    def slow(xs: np.ndarray) -> np.ndarray:
+        """Everything the bit trick does not cover: zeros, |x| < 2^emin, overflow, Inf, NaN."""
+        axs = np.abs(xs)
+        rs = _round_fixed_quantum(xs, m, emin)
+        big = ~((axs < ovf_at) if tie_overflows else (axs <= ovf_at))
+        if policy == "saturate":
+            rs = np.where(big, np.copysign(mx, xs), rs)
+        elif policy == "inf":
+            rs = np.where(big, np.copysign(np.inf, xs), rs)
+        else:
+            rs = np.where(big, np.nan, rs)
+        return np.where(np.isnan(xs), np.nan, rs)
+
+    def chunk(xc: np.ndarray, rc: np.ndarray, t: np.ndarray, ok: np.ndarray) -> None:
+        # In place on cache-sized buffers: the work is a handful of integer ops per value, so memory
+        # traffic, not arithmetic, sets the speed.
+        bits = xc.view(np.int64)
+        np.right_shift(bits, shift, out=t)
+        np.bitwise_and(t, 1, out=t)
+        np.add(t, bits, out=t)
+        np.add(t, half_m1, out=t)
+        np.bitwise_and(t, keep, out=rc.view(np.int64))
+        np.bitwise_and(bits, _ABS_MASK, out=t)
+        np.add(t, neg_mn, out=t)
+        np.less(t.view(np.uint64), span, out=ok)
+        if not ok.all():
+            np.logical_or(ok, t == neg_mn, out=ok)  # +-0 round to themselves
+            if not ok.all():
+                bad = ~ok
+                rc[bad] = slow(xc[bad])
+
     def rnd(x: np.ndarray) -> np.ndarray:
         shape = np.shape(x)
-        x = np.ascontiguousarray(x, dtype=np.float64)
-        r = _round_bits_normal(x, m)
-        ax = np.abs(x)
-        # One pass finds everything the bit trick does not cover: non-zero values below 2^emin,
-        # overflow, Inf and NaN (NaN fails every comparison).
-        ok = (ax < ovf_at) if tie_overflows else (ax <= ovf_at)
-        ok &= (ax >= min_normal) | (ax == 0)
-        if not ok.all():
-            bad = ~ok
-            xs = x[bad]
-            axs = ax[bad]
-            rs = _round_fixed_quantum(xs, m, emin)
-            big = ~((axs < ovf_at) if tie_overflows else (axs <= ovf_at))
-            if policy == "saturate":
-                rs = np.where(big, np.copysign(mx, xs), rs)
-            elif policy == "inf":
-                rs = np.where(big, np.copysign(np.inf, xs), rs)
-            else:
-                rs = np.where(big, np.nan, rs)
-            rs = np.where(np.isnan(xs), np.nan, rs)
-            r[bad] = rs
-        return r.reshape(shape)
+        flat = np.ascontiguousarray(x, dtype=np.float64).reshape(-1)
+        n = flat.size
+        out = np.empty(n, dtype=np.float64)
+        c = min(n, _CHUNK)
+        t, ok = np.empty(c, dtype=np.int64), np.empty(c, dtype=bool)
+        for s in range(0, n, _CHUNK):
+            e = min(s + _CHUNK, n)
+            chunk(flat[s:e], out[s:e], t[: e - s], ok[: e - s])
+        return out.reshape(shape)
 
     return rnd
 
