@@ -87,10 +87,24 @@ def fake_evaluator(point: Mapping, mode: str, ppl: Mapping) -> dict:
 def _evaluate_task(evaluator: str, point: dict, mode: str, ppl: dict) -> dict:
     """Top-level (picklable) task for process pools and Dask workers."""
     fn: Callable = {"quant": quant_evaluator, "fake": fake_evaluator}[evaluator]
+    if evaluator == "quant":
+        _quiet_libraries()
     t0 = time.monotonic()
     out = fn(point, mode, ppl)
     out.setdefault("wall_s", time.monotonic() - t0)
     return out
+
+
+def _quiet_libraries() -> None:
+    """Workers run many evaluations: their per-load progress bars (transformers' "Loading weights")
+    would interleave with the DSE's own bar, so they are switched off (warnings still show)."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except ImportError:
+        pass
 
 
 def _statistical_unavailable() -> str | None:

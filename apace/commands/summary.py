@@ -63,12 +63,21 @@ def print_summary(run_dir: Path, show_all: bool = False) -> int:
           f"({meta.get('cost_model', '?')})")
     for note in meta.get("notes", []):
         print(f"note: {note}")
+    # settings every design point shares are printed once, above the table, to keep the table narrow
+    fixed = [c for c in stage_cols if df[c].nunique(dropna=False) == 1]
+    varying = [c for c in stage_cols if c not in fixed]
+    if fixed:
+        print("same in every design point: " + ", ".join(f"{c}={_fmt(df[c].iloc[0])}" for c in fixed))
     print()
-    print(table(front.assign(best=front["best"].map({True: "*", False: ""})), ["best", *stage_cols, *metric_cols, "score"]))
+    print(table(front.assign(best=front["best"].map({True: "*", False: ""})), ["best", *varying, *metric_cols, "score"]))
     b = df[df["best"]].iloc[0]
     w = meta.get("weights", {})
     print(f"\nbest candidate (*): {b['label']}")
     print("  " + ", ".join(f"{m} = {_fmt(b[m])}" for m in metric_cols if m != "ppl_mode")
           + f"; score {b['score']:.3f} (weighted mean of value/best-on-front, weights {w})")
-    print(f"  files: {run_dir / 'results.csv'}, {run_dir / 'front.png'}")
+    print("  lut/ff/carry/dsp: Yosys synth_xilinx cell counts of the stages' RTL units (cost model, composed per "
+          "the spec's parallelism); ppl: perplexity on the held-out text (lower is better)")
+    files = [run_dir / f for f in ("results.csv", "results.parquet", "front.png", "front.svg", "summary.json")]
+    print("files: " + ", ".join(str(f) for f in files if f.exists()))
+    print(f"every design point: apace summary {run_dir} --all")
     return 0
