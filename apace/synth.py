@@ -33,8 +33,18 @@ from functools import lru_cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SRC_DIR = ROOT / "src"
-RESULTS_DIR = ROOT / "synth_results"
+
+
+def _default_dir(name: str, env: str) -> Path:
+    """$env if set; else the repository's directory (source checkout or editable install); else ./name
+    (an installed package has no repository next to it)."""
+    if os.environ.get(env):
+        return Path(os.environ[env])
+    return ROOT / name if (ROOT / name).is_dir() else Path.cwd() / name
+
+
+SRC_DIR = _default_dir("src", "APACE_SRC")
+RESULTS_DIR = _default_dir("synth_results", "APACE_SYNTH_RESULTS")
 
 SYNTH_CMD = "synth_xilinx -flatten -noiopad -noclkbuf -top {top}"
 SCRIPT_TEMPLATE = (

@@ -123,3 +123,16 @@ def test_cli_errors_name_the_parameter(capsys):
     assert rc == 2 and "integers" in capsys.readouterr().err
     rc = main(["synth", "run", "nope", "--src", str(FIX)])
     assert rc == 2 and "available" in capsys.readouterr().err
+
+
+def test_data_files_ship_as_package_data():
+    import importlib.resources
+
+    tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
+
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["apace"]
+    shipped = [f for f in (root / "apace" / "data").iterdir() if f.is_file()]
+    assert shipped and all(any(f.match(g) for g in globs) for f in shipped)
+    for name in ("default_dse.yaml", "synth_sweep.yaml"):
+        assert (importlib.resources.files("apace") / "data" / name).is_file()
