@@ -63,8 +63,9 @@ def profile_rows(values: dict, xa, didx, dists, lengths, fa) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def run_rtl(out: str, sim: str = "icarus") -> tuple[pd.DataFrame, pd.DataFrame, int]:
-    """Drive the RTL; returns (golden profile, RTL profile, number of mismatching result codes)."""
+def run_rtl(out: str, sim: str = "verilator") -> tuple[pd.DataFrame, pd.DataFrame, int, int]:
+    """Drive the RTL; returns (golden profile, RTL profile, number of mismatching result codes,
+    number of sums per scheme)."""
     import sys
 
     from golden.formats import decode, encode
@@ -106,21 +107,21 @@ def run_rtl(out: str, sim: str = "icarus") -> tuple[pd.DataFrame, pd.DataFrame, 
         for k, scheme in enumerate(RTL_SCHEMES):
             rtl_vals[(scheme, n)] = decode(arr[k], fa)
             mismatches += int(np.sum(arr[k] != encode(gold[(scheme, n)], fa)))
-    return profile_rows(gold, xa, didx, dists, lengths, fa), profile_rows(rtl_vals, xa, didx, dists, lengths, fa), \
-        mismatches
+    return (profile_rows(gold, xa, didx, dists, lengths, fa), profile_rows(rtl_vals, xa, didx, dists, lengths, fa),
+            mismatches, xa.shape[0] * len(lengths))
 
 
-def main(out: str, progress: bool = True, sim: str = "icarus") -> int:
+def main(out: str, progress: bool = True, sim: str = "verilator") -> int:
     ok, why = rtl_available()
     if not ok:
         print(f"characterize --rtl: {why}; nothing to compare (golden profile unaffected)")
         return 3
     print(f"characterize --rtl: driving src/acc_seq.v + src/acc_kulisch_seq.v under {sim} through cocotb ...")
-    g, r, mism = run_rtl(out, sim)
+    g, r, mism, n_sums = run_rtl(out, sim)
     same = g.equals(r)
     g.to_csv(os.path.join(out, "rtl_profile_golden.csv"), index=False)
     r.to_csv(os.path.join(out, "rtl_profile_rtl.csv"), index=False)
-    sums = len(g) // 2 * 16
-    print(f"characterize --rtl: {sums} sums x 7 schemes; result codes differing from golden: {mism}; "
+    print(f"characterize --rtl: {n_sums} sums per scheme x {len(RTL_SCHEMES)} schemes "
+          f"(every prefix length of each input row); result codes differing from golden: {mism}; "
           f"profile rows identical: {same} ({len(g)} rows, {os.path.join(out, 'rtl_profile_rtl.csv')})")
     return 0 if (mism == 0 and same) else 1

@@ -34,8 +34,8 @@ def register(subparsers) -> None:
     p.add_argument("--no-report", action="store_true", help="skip the HTML/Markdown report")
     p.add_argument("--rtl", action="store_true",
                    help="recompute a small profile on the RTL accumulators through cocotb and compare to golden")
-    p.add_argument("--rtl-sim", default="icarus", choices=("icarus", "verilator"),
-                   help="simulator for --rtl (default icarus: fastest to build)")
+    p.add_argument("--rtl-sim", default="verilator", choices=("verilator", "icarus"),
+                   help="simulator for --rtl (default verilator; icarus builds faster but simulates ~100x slower)")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
     p.set_defaults(func=run)
 

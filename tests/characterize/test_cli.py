@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -82,3 +83,39 @@ def test_rtl_option_reports_availability(tmp_path, capsys):
         pytest.skip("RTL present: covered by the RTL-in-the-loop test")
     assert main(["characterize", "--rtl", "--out", str(tmp_path)]) == 3
     assert "RTL not yet available" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_rtl_in_the_loop_profile_equals_golden(tmp_path, capsys):
+    """`apace characterize --rtl` drives the RTL accumulators under Verilator; every result code and
+    every profile row must equal golden's."""
+    from characterize import rtl
+
+    ok, why = rtl.rtl_available()
+    if not ok:
+        pytest.skip(why)
+    assert main(["characterize", "--rtl", "--out", str(tmp_path), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "differing from golden: 0" in out and "profile rows identical: True" in out
+    g = pd.read_csv(tmp_path / "rtl_profile_golden.csv")
+    r = pd.read_csv(tmp_path / "rtl_profile_rtl.csv")
+    assert len(g) == 9 * 7 * 2 and g.equals(r)
+
+
+def test_rtl_profile_comparison_detects_one_wrong_sum():
+    """Negative control for the RTL check: one result one ulp off changes the profile rows."""
+    from characterize import rtl
+    from characterize.engine import sequential_prefix_values
+
+    xa, didx, dists, lengths, fa = rtl.profile_inputs(trials=4, max_n=16)
+    gold = {}
+    for scheme in rtl.RTL_SCHEMES:
+        vals = sequential_prefix_values(xa, scheme, fa, None, lengths)
+        gold.update({(scheme, n): vals[n] for n in lengths})
+    bad = dict(gold)
+    v = gold[("kahan", 16)].copy()
+    v[0] = np.nextafter(v[0], np.inf)  # any change of the value must show
+    bad[("kahan", 16)] = v
+    g = rtl.profile_rows(gold, xa, didx, dists, lengths, fa)
+    assert g.equals(rtl.profile_rows(dict(gold), xa, didx, dists, lengths, fa))
+    assert not g.equals(rtl.profile_rows(bad, xa, didx, dists, lengths, fa))
