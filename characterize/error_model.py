@@ -671,6 +671,15 @@ class ErrorModel:
             return z
         return z * e.unit(sum_abs)
 
+    def always_zero(self, scheme: str, order: str, acc, comp, dist: str, n) -> bool:
+        """True when every error `sample` would draw for sums of these lengths is exactly 0 (e.g. FP32
+        sums of a few exact MX block values), so a caller may skip computing sum|x|."""
+        e = self._entry(scheme, order, acc, comp, dist)
+        if isinstance(e, RowEntry):
+            return False
+        un = np.unique(np.asarray(n).ravel())
+        return bool(un.size) and not self._table(e, un).any()
+
     def _warn_once(self, wk, msg: str) -> None:
         if wk not in self._warned:
             self._warned.add(wk)

@@ -70,9 +70,12 @@ def apace_attention(module, query, key, value, attention_mask, dropout: float = 
     n_rep = query.shape[1] // key.shape[1]
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
-    q = query.detach().to(torch.float64).numpy()
-    k = key.detach().to(torch.float64).repeat_interleave(n_rep, dim=1).numpy()
-    v = value.detach().to(torch.float64).repeat_interleave(n_rep, dim=1).numpy()
+    # statistical mode takes float32 arrays when that is exact (fp32/bf16/fp16 models): half the traffic
+    wide = torch.float32 if st.cfg.mode == "statistical" and query.dtype in (torch.float32, torch.bfloat16, torch.float16) \
+        else torch.float64
+    q = query.detach().to(wide).numpy()
+    k = key.detach().to(wide).repeat_interleave(n_rep, dim=1).numpy()
+    v = value.detach().to(wide).repeat_interleave(n_rep, dim=1).numpy()
     allowed, bias = _allowed_and_bias(attention_mask, q.shape[-2], k.shape[-2])
     st.cfg.check_head_dim(q.shape[-1])
     if st.cfg.mode == "exact":

@@ -111,23 +111,38 @@ def _fits_f32(f) -> bool:
 
 def _round_elem_f32(y: np.ndarray, f) -> np.ndarray:
     """RNE of float32 y (|y| well inside float32's normal range or exact zero) into element format f with
-    saturation: the bit trick on the float32 pattern where |y| >= 2^emin, a fixed quantum below."""
+    saturation: the bit trick on the float32 pattern where |y| >= 2^emin; below, the fixed quantum
+    Q = 2^(emin - m) by adding and subtracting C = 1.5 * 2^23 * Q (exact float32 RNE for |y| < 2^22 Q),
+    sign restored.
+    In place on y's buffer where possible."""
+    mx = np.float32(f.max_value)
     if f.is_int:
         q = np.float32(2.0 ** (1 - f.m))
         lim = np.float32(2**f.m - 1)
-        return np.clip(np.rint(y / q), -lim, lim) * q
+        y = np.rint(y / q)
+        np.clip(y, -lim, lim, out=y)
+        y *= q
+        return y
     sh = 23 - f.m
-    bits = y.view(np.int32)
-    t = bits + ((bits >> sh) & 1) + np.int32((1 << (sh - 1)) - 1 if sh > 0 else 0)
-    if sh > 0:
-        t &= np.int32(~((1 << sh) - 1))
-    r = t.view(np.float32)
     small = np.abs(y) < np.float32(2.0**f.emin)
-    if small.any():
-        qs = np.float32(2.0 ** (f.emin - f.m))
-        r = np.where(small, np.rint(y / qs) * qs, r)
-    mx = np.float32(f.max_value)
-    return np.clip(r, -mx, mx)
+    anysmall = small.any()
+    if anysmall:
+        C = np.float32(1.5 * 2.0 ** (23 + f.emin - f.m))
+        y0 = y[small]
+        ys = y0 + C
+        ys -= C
+        np.copysign(ys, y0, out=ys)  # a negative value rounding to zero is -0, as in golden
+    if sh > 0:
+        bits = y.view(np.int32)
+        t = np.right_shift(bits, sh)
+        np.bitwise_and(t, 1, out=t)
+        t += np.int32((1 << (sh - 1)) - 1)
+        bits += t
+        np.bitwise_and(bits, np.int32(~((1 << sh) - 1)), out=bits)
+    if anysmall:
+        y[small] = ys
+    np.clip(y, -mx, mx, out=y)
+    return y
 
 
 def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = False) -> np.ndarray:
@@ -243,7 +258,7 @@ def _blocks(count: np.ndarray, st: StageFormat) -> np.ndarray:
 
 
 def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig, model, rng) -> np.ndarray:
-    """Statistical-mode attention: MX quantisation exact (golden semantics, torch port), each sum the
+    """Statistical-mode attention: MX quantisation exact (golden semantics, mx_values_fast), each sum the
     fp32 sum of its terms (softmax denominator: float64) plus an error drawn from `model.sample` for the
     configured accumulator, the number of terms actually accumulated (allowed keys, or their MX blocks),
     the sum of |terms| and, for the softmax denominator (distribution 'attn_softmax', fitted on real
@@ -252,6 +267,11 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     def err(spec: AccSpec, dist: str, n, sum_abs, **kw):
         if model is None:
             return 0.0
+        zero = getattr(model, "always_zero", None)  # optional: skip sums whose every sampled error is 0
+        if zero is not None and zero(spec.scheme, spec.order, spec.acc, spec.comp, dist, n):
+            return 0.0
+        if callable(sum_abs):
+            sum_abs = sum_abs()
         out = model.sample(scheme=spec.scheme, order=spec.order, acc=spec.acc, comp=spec.comp, dist=dist,
                            n=np.asarray(n, dtype=np.int64), sum_abs=sum_abs, rng=rng, **kw)
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
@@ -260,7 +280,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     qv, kv = mx_values_fast(q, cfg.qk, -1, out32=True), mx_values_fast(k, cfg.qk, -1, out32=True)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt)
-    dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), _mm32(np.abs(qv), np.abs(kt)))
+    dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), lambda: _mm32(np.abs(qv), np.abs(kt)))
     s = f32_cast(dot * scaling)
     if bias is not None:
         s = f32_cast(s + bias)
@@ -272,4 +292,4 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     pv_, vv = mx_values_fast(p, cfg.pv, -1, out32=True), mx_values_fast(v, cfg.pv, -2, out32=True)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
-    return out + err(cfg.acc_pv, "mx_products", n, _mm32(np.abs(pv_), np.abs(vv)))
+    return out + err(cfg.acc_pv, "mx_products", n, lambda: _mm32(np.abs(pv_), np.abs(vv)))

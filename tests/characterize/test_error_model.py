@@ -201,3 +201,12 @@ def test_shipped_model_held_out_points_are_all_classified(shipped):
     assert set(out) <= {"sawtooth", "noise", "unexplained"}
     assert ok / pts >= 0.975
     assert out.count("unexplained") <= 0.01 * pts
+
+
+def test_always_zero_only_where_every_draw_is_zero(shipped):
+    rng = np.random.default_rng(0)
+    for acc, n in (("FP32", 2), ("E5M3-ieee", 2), ("BF16", 64)):
+        z = shipped.always_zero("naive", "sequential", acc, None, "mx_products", np.array([n]))
+        draws = shipped.sample(scheme="naive", order="sequential", acc=acc, comp=None, dist="mx_products",
+                               n=np.full(20000, n), sum_abs=np.ones(20000), rng=rng)
+        assert z == (not draws.any()), (acc, n)
