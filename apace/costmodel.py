@@ -145,9 +145,9 @@ def tree_registers(g: Mapping[str, float]) -> dict[str, float]:
     aw, cw = e + m + 1, ce + cm + 1
     lv = _clog2(n)
     slots = sum(-(-n // 2 ** i) for i in range(lv + 1))
-    return {"lvl_bits": slots * aw, "lvl_cbits": slots * COMP_REGS.get(sc, 1) * cw,
-            "out_bits": aw * (2 if FINAL_DIFFERS.get(sc, True) else 1) + COMP_REGS.get(sc, 1) * cw,
-            "vq": lv + 2.0}
+    # one feature (the total): its coefficient is learned once for every scheme
+    return {"reg_bits": slots * (aw + COMP_REGS.get(sc, 1) * cw)
+            + aw * (2 if FINAL_DIFFERS.get(sc, True) else 1) + COMP_REGS.get(sc, 1) * cw + lv + 2.0}
 
 
 @dataclass
