@@ -162,10 +162,16 @@ def ppl_key(point: DesignPoint, mode: str, evaluator: str, ppl: Mapping) -> str:
     return point.key({"mode": mode, "evaluator": evaluator, "ppl": settings})
 
 
-def _first_alone(todo: list) -> list[list]:
-    """The first task alone, then the rest: the first evaluation prepares shared first-use artefacts (the
-    converted model, the extracted text), which parallel workers would otherwise all build at once."""
-    return [todo[:1], todo[1:]] if len(todo) > 1 else [todo]
+_PREPARED: set[str] = set()  # evaluators that already completed one evaluation in this process
+
+
+def _first_alone(todo: list, evaluator: str) -> list[list]:
+    """The first task of a run alone, then the rest: the first evaluation prepares shared first-use
+    artefacts (the converted model, the extracted text), which parallel workers would otherwise all
+    build at once.  Later calls (e.g. the confirmation rounds) run everything in parallel."""
+    if evaluator in _PREPARED or len(todo) < 2:
+        return [todo]
+    return [todo[:1], todo[1:]]
 
 
 def evaluate_ppl_many(points: list[DesignPoint], mode: str, evaluator: str, ppl: Mapping, cache: ResultCache,
@@ -187,6 +193,7 @@ def evaluate_ppl_many(points: list[DesignPoint], mode: str, evaluator: str, ppl:
     bar = tqdm(total=len(todo), desc=f"{desc} ({mode})", unit="point", disable=not progress)
 
     def done(p: DesignPoint, k: str, res: dict) -> None:
+        _PREPARED.add(evaluator)
         cache.put(k, {"mode": mode, "point": p.to_dict(), **res})
         bar.update(1)
 
@@ -195,7 +202,7 @@ def evaluate_ppl_many(points: list[DesignPoint], mode: str, evaluator: str, ppl:
             from distributed import Client, as_completed
 
             with Client(dask_address) as client:
-                for batch in _first_alone(todo):
+                for batch in _first_alone(todo, evaluator):
                     futs = {client.submit(_evaluate_task, evaluator, p.to_dict(), mode, dict(ppl), pure=False):
                             (p, k) for p, k in batch}
                     for fut in as_completed(futs):
@@ -205,7 +212,7 @@ def evaluate_ppl_many(points: list[DesignPoint], mode: str, evaluator: str, ppl:
             from concurrent.futures import as_completed as cf_done
 
             with ProcessPoolExecutor(max_workers=jobs) as pool:
-                for batch in _first_alone(todo):
+                for batch in _first_alone(todo, evaluator):
                     futs = {pool.submit(_evaluate_task, evaluator, p.to_dict(), mode, dict(ppl)): (p, k)
                             for p, k in batch}
                     for fut in cf_done(futs):

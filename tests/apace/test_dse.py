@@ -174,3 +174,12 @@ def test_quant_adapter_builds_the_right_config(monkeypatch):
     assert (cfg.attn.acc_qk.scheme, cfg.attn.acc_qk.acc) == ("kahan", "BF16")
     assert (cfg.attn.acc_sum.scheme, cfg.attn.acc_sum.acc) == ("neumaier", "FP16")
     assert (cfg.attn.acc_pv.scheme, cfg.attn.acc_pv.acc) == ("naive", "FP32")
+
+
+def test_first_evaluation_of_a_run_goes_alone(monkeypatch):
+    monkeypatch.setattr(dse, "_PREPARED", set())
+    todo = [("p1", "k1"), ("p2", "k2"), ("p3", "k3")]
+    assert dse._first_alone(todo, "quant") == [[("p1", "k1")], [("p2", "k2"), ("p3", "k3")]]
+    assert dse._first_alone(todo[:1], "quant") == [todo[:1]]
+    dse._PREPARED.add("quant")  # after one finished evaluation, later rounds run in one parallel batch
+    assert dse._first_alone(todo, "quant") == [todo]
