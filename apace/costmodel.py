@@ -128,10 +128,14 @@ def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
             for b in names[i:]:
                 f[f"{a}*{b}"] = g[a] * g[b]
     width = g.get("EW", g.get("EWA", 0)) + g.get("MW", g.get("MWA", 0)) + 1
+    # an element operand's special-value decoding scales with K x its own width; the output policies
+    # with the output width
+    own = {"SPA": g.get("K", 1) * (g.get("EWA", 0) + g.get("MWA", 0) + 1),
+           "SPB": g.get("K", 1) * (g.get("EWB", 0) + g.get("MWB", 0) + 1)}
     for name in POLICY_PARAMS:
         if name in g:
             for v in (0, 1, 2):
-                f[f"{name}={v}*w"] = width * (g[name] == v)
+                f[f"{name}={v}*w"] = own.get(name, width) * (g[name] == v)
     return {k: max(float(v), 0.0) for k, v in f.items()}
 
 

@@ -404,5 +404,11 @@ def load_results(results_dir: Path | str = RESULTS_DIR, unit: str | None = None,
     df = df.drop_duplicates(subset=["unit", "key"], keep="last")
     if ok_only:
         df = df[df["status"] == "ok"]
+        # the same design synthesised again after an RTL change (a new key): the newest row describes the
+        # RTL as it is, the older one a previous version, so only the newest is kept
+        order = pd.to_datetime(df["timestamp"], errors="coerce", utc=True) if "timestamp" in df else None
+        if order is not None:
+            df = df.assign(_t=order).sort_values("_t", kind="stable", na_position="first").drop(columns="_t")
+        df = df.drop_duplicates(subset=["unit", "params", "tool"], keep="last").sort_index()
     params = pd.DataFrame([json.loads(s) if isinstance(s, str) and s else {} for s in df["params"]], index=df.index)
     return pd.concat([df, params[[c for c in params.columns if c not in df.columns]]], axis=1).reset_index(drop=True)

@@ -136,3 +136,13 @@ def test_data_files_ship_as_package_data():
     assert shipped and all(any(f.match(g) for g in globs) for f in shipped)
     for name in ("default_dse.yaml", "synth_sweep.yaml"):
         assert (importlib.resources.files("apace") / "data" / name).is_file()
+
+
+def test_newest_synthesis_of_the_same_design_wins(tmp_path):
+    params = json.dumps({"EW": 8, "MW": 7})
+    for key, ts, lut in (("new", "2026-11-22T03:00:00+00:00", 120), ("old", "2026-11-21T03:00:00+00:00", 100)):
+        synth.append_row(synth.results_path("u", tmp_path), {"key": key, "unit": "u", "top": "u", "params": params,
+                                                              "tool": "yosys", "status": "ok", "lut": lut,
+                                                              "timestamp": ts})
+    df = synth.load_results(tmp_path)
+    assert len(df) == 1 and df.iloc[0]["lut"] == 120 and df.iloc[0]["key"] == "new"
