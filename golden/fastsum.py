@@ -18,6 +18,10 @@ where its exactness condition does not hold, so it is always safe to call.
    partial sum is below n * max_acc.  When that range needs at most 52 bits
    (`kulisch_exact_in_float64`), the float64 sum is exact in any order, and rounding it once into
    F_acc is the Kulisch result (e.g. E5M3, E4M3 accumulators; not FP32 or BF16).
+
+3. MX dequantised values (reference: golden.mx.mx_quantize(...).values): `mx_values`, the same
+   shared exponents, exact power-of-two scalings, and RNE with saturation in float32 by a bit trick
+   where every value involved is exact in float32, else golden's own rounder.
 """
 
 from __future__ import annotations
@@ -28,7 +32,16 @@ import numpy as np
 
 from .accumulate import _MAX_EXACT_TERMS, AccumConfig, accumulate
 from .formats import FloatFormat, parse_format, round_to, rounder
-from .mx import SCALE_MAX, MXTensor, block_values, check_elem_k, check_k
+from .mx import (
+    SCALE_MAX,
+    SCALE_RULES,
+    MXTensor,
+    block_values,
+    check_elem_k,
+    check_k,
+    mx_quantize,
+    shared_exponent,
+)
 
 _CHUNK_ELEMS = 1 << 22  # elements per temporary array in the fallback (float64: 32 MiB)
 
@@ -128,3 +141,96 @@ def mx_block_matmul(a: MXTensor, b: MXTensor, acc: FloatFormat | str = "FP32") -
             tb = MXTensor(np.ascontiguousarray(tb_el), np.ascontiguousarray(tb_sc), b.elem, k, len(lead) + 2, b.scale_rule)
             out[..., rs, :, t] = block_values(ta, tb, acc_f)[..., 0]
     return out
+
+
+def _pow2(e: np.ndarray) -> np.ndarray:
+    """2.0 ** e for integer e in the float64 normal range, built from the exponent bits (exact)."""
+    return ((np.asarray(e, dtype=np.int64) + 1023) << 52).view(np.float64)
+
+
+def _fits_f32(f) -> bool:
+    """Whether every MX value of element format f (element x 2^s, s in -127..127) and every scaled input
+    is exact in float32: element significands of <= 23 bits (the subnormal-range trick needs m <= 22) whose lowest bit, 2^(emin - m) x 2^-127, is
+    at or above float32's smallest subnormal 2^-149."""
+    return f.m <= 22 and math.log2(f.min_subnormal) - 127 >= -149 and f.max_value < 2.0**100
+
+
+def _round_elem_f32(y: np.ndarray, f) -> np.ndarray:
+    """RNE of float32 y (|y| well inside float32's normal range or exact zero) into element format f with
+    saturation: the bit trick on the float32 pattern where |y| >= 2^emin; below, the fixed quantum
+    Q = 2^(emin - m) by adding and subtracting C = 1.5 * 2^23 * Q (exact float32 RNE for |y| < 2^22 Q),
+    sign restored.
+    In place on y's buffer where possible."""
+    mx = np.float32(f.max_value)
+    if f.is_int:
+        q = np.float32(2.0 ** (1 - f.m))
+        lim = np.float32(2**f.m - 1)
+        y = np.rint(y / q)
+        np.clip(y, -lim, lim, out=y)
+        y *= q
+        return y
+    sh = 23 - f.m
+    small = np.abs(y) < np.float32(2.0**f.emin)
+    anysmall = small.any()
+    if anysmall:
+        C = np.float32(1.5 * 2.0 ** (23 + f.emin - f.m))
+        y0 = y[small]
+        ys = y0 + C
+        ys -= C
+        np.copysign(ys, y0, out=ys)  # a negative value rounding to zero is -0, as in golden
+    if sh > 0:
+        bits = y.view(np.int32)
+        t = np.right_shift(bits, sh)
+        np.bitwise_and(t, 1, out=t)
+        t += np.int32((1 << (sh - 1)) - 1)
+        bits += t
+        np.bitwise_and(bits, np.int32(~((1 << sh) - 1)), out=bits)
+    if anysmall:
+        y[small] = ys
+    np.clip(y, -mx, mx, out=y)
+    return y
+
+
+def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: str = "ocp", out32: bool = False) -> np.ndarray:
+    """golden.mx.mx_quantize(x, elem, k, axis, scale_rule).values, in fewer passes: the block scales by
+    golden.mx.shared_exponent of the block maxima, the scalings by exact power-of-two products, and
+    the elements rounded RNE with saturation either in float32 (when x holds float32 values, its
+    blocks are below 2^100 and every MX value of the format is exact in float32 (_fits_f32: every
+    8-bit-and-narrower format) by the bit trick, _round_elem_f32), or in float64 by golden's rounder
+    of the saturating element format (what mx_quantize does).  NaN / Inf / beyond-float32 inputs
+    call mx_quantize itself.  out32: return float32 (exact) when the float32 path was taken."""
+    f = _fmt(elem, "elem")
+    k = check_k(k)
+    if scale_rule not in SCALE_RULES:
+        raise ValueError(f"parameter 'scale_rule' must be one of {', '.join(SCALE_RULES)}; got {scale_rule!r}")
+    x = np.asarray(x)
+    if x.dtype not in (np.float32, np.float64):
+        x = x.astype(np.float64)
+    if x.ndim == 0:
+        raise ValueError("parameter 'x' must have at least one axis")
+    ax = axis % x.ndim
+    n = x.shape[ax]
+    if n % k:
+        raise ValueError(f"parameter 'k' (={k}) must divide the length of the quantised axis {axis} (={n})")
+    xm = np.moveaxis(x, ax, -1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x32 = np.ascontiguousarray(xm, dtype=np.float32)
+    amax = np.abs(x32.reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
+    if not np.isfinite(amax).all():  # NaN / Inf inputs (or beyond float32): the reference itself
+        return mx_quantize(x, f, k, axis=ax, scale_rule=scale_rule).values
+    use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and np.array_equal(x32, xm)
+    if not use32:
+        amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
+    s = shared_exponent(amax.astype(np.float64), f, scale_rule)[..., None]
+    if use32:
+        xb = x32.reshape(*xm.shape[:-1], -1, k)
+        # both scalings exact in float32: powers of two, no overflow, results of >= 2^-149 granularity
+        y = xb * _pow2(-s).astype(np.float32)
+        v = _round_elem_f32(y, f) * _pow2(s).astype(np.float32)
+        if not out32:
+            v = v.astype(np.float64)
+    else:
+        xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
+        sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
+        v = rounder(sat)(xb * _pow2(-s)) * _pow2(s)
+    return np.moveaxis(v.reshape(xm.shape), -1, ax)

@@ -30,13 +30,12 @@ to golden.mx.block_values and golden.accumulate by tests/golden/test_fastsum.py)
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from golden.fastsum import accumulate_values, mx_block_matmul
+from golden.fastsum import mx_values as fast_mx_values
 from golden.formats import FP32, rounder
-from golden.mx import SCALE_MAX, MXTensor, mx_quantize, shared_exponent
+from golden.mx import SCALE_MAX, MXTensor, mx_quantize
 
 from .config import AccSpec, AttnConfig, StageFormat
 
@@ -97,103 +96,25 @@ def _mm32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return torch.matmul(ta, tb).numpy().astype(np.float64)
 
 
-def _pow2(e: np.ndarray) -> np.ndarray:
-    """2.0 ** e for integer e in the float64 normal range, built from the exponent bits (exact)."""
-    return ((np.asarray(e, dtype=np.int64) + 1023) << 52).view(np.float64)
-
-
-def _fits_f32(f) -> bool:
-    """Whether every MX value of element format f (element x 2^s, s in -127..127) and every scaled input
-    is exact in float32: element significands of <= 24 bits whose lowest bit, 2^(emin - m) x 2^-127, is
-    at or above float32's smallest subnormal 2^-149."""
-    return f.m <= 23 and math.log2(f.min_subnormal) - 127 >= -149 and f.max_value < 2.0**100
-
-
-def _round_elem_f32(y: np.ndarray, f) -> np.ndarray:
-    """RNE of float32 y (|y| well inside float32's normal range or exact zero) into element format f with
-    saturation: the bit trick on the float32 pattern where |y| >= 2^emin; below, the fixed quantum
-    Q = 2^(emin - m) by adding and subtracting C = 1.5 * 2^23 * Q (exact float32 RNE for |y| < 2^22 Q),
-    sign restored.
-    In place on y's buffer where possible."""
-    mx = np.float32(f.max_value)
-    if f.is_int:
-        q = np.float32(2.0 ** (1 - f.m))
-        lim = np.float32(2**f.m - 1)
-        y = np.rint(y / q)
-        np.clip(y, -lim, lim, out=y)
-        y *= q
-        return y
-    sh = 23 - f.m
-    small = np.abs(y) < np.float32(2.0**f.emin)
-    anysmall = small.any()
-    if anysmall:
-        C = np.float32(1.5 * 2.0 ** (23 + f.emin - f.m))
-        y0 = y[small]
-        ys = y0 + C
-        ys -= C
-        np.copysign(ys, y0, out=ys)  # a negative value rounding to zero is -0, as in golden
-    if sh > 0:
-        bits = y.view(np.int32)
-        t = np.right_shift(bits, sh)
-        np.bitwise_and(t, 1, out=t)
-        t += np.int32((1 << (sh - 1)) - 1)
-        bits += t
-        np.bitwise_and(bits, np.int32(~((1 << sh) - 1)), out=bits)
-    if anysmall:
-        y[small] = ys
-    np.clip(y, -mx, mx, out=y)
-    return y
-
-
 def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = False) -> np.ndarray:
-    """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) computed with
-    fewer passes: the block scales by golden.mx.shared_exponent on the block maxima, the scaling by
-    exact power-of-two multiplications, and the elements rounded RNE with saturation either in float32
-    (when x holds float32 values and the element format's MX values are exact in float32, _fits_f32:
-    every 8-bit-and-narrower format) by the bit trick, or in float64 by golden's own rounder of the
-    saturating element format (what mx_quantize does).  Used by the statistical mode;
-    tests/quant/test_kernels.py proves it equal to golden on random tensors for every element format,
-    k and scale rule.  Non-finite inputs go to golden.  out32: return float32 (exact) when possible."""
-    f = st.fmt
-    if f is None:
+    """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) through golden's
+    fast path golden.fastsum.mx_values (float32 bit-trick rounding where exact, else golden's rounder;
+    proved equal to mx_quantize(...).values by tests/golden/test_fastsum.py and, with the padding, by
+    tests/quant/test_kernels.py).  Used by the statistical mode.  out32: float32 values (exact) when possible."""
+    if st.fmt is None:
         return x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
     ax = axis % x.ndim
     n = x.shape[ax]
-    k = st.k
-    xm = np.moveaxis(x, ax, -1)
-    pad = (-n) % k
+    pad = (-n) % st.k
     if pad:
-        xm = np.concatenate([xm, np.zeros((*xm.shape[:-1], pad), dtype=xm.dtype)], axis=-1)
-    with np.errstate(over="ignore", invalid="ignore"):
-        x32 = np.ascontiguousarray(xm, dtype=np.float32)
-    amax = np.abs(x32.reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
-    if not np.isfinite(amax).all():  # NaN / Inf inputs (or beyond float32): golden itself
-        return mx_values(x, st, axis)
-    use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and np.array_equal(x32, xm)
-    if not use32:
-        amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
-    s = shared_exponent(amax.astype(np.float64), f, st.scale_rule)[..., None]
-    if use32:
-        xb = x32.reshape(*xm.shape[:-1], -1, k)
-        # both scalings exact in float32: powers of two, no overflow, results of >= 2^-149 granularity
-        y = xb * _pow2(-s).astype(np.float32)
-        v = _round_elem_f32(y, f) * _pow2(s).astype(np.float32)
-        if not out32:
-            v = v.astype(np.float64)
-    else:
-        xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
-        v = rounder(_saturating(f))(xb * _pow2(-s)) * _pow2(s)
-    v = v.reshape(*xm.shape[:-1], -1)
-    if pad:
-        v = v[..., :n]
-    return np.moveaxis(v, -1, ax)
+        widths = [(0, 0)] * x.ndim
+        widths[ax] = (0, pad)
+        x = np.pad(x, widths)
+    v = fast_mx_values(x, st.fmt, st.k, ax, st.scale_rule, out32=out32)
+    return np.take(v, np.arange(n), axis=ax) if pad else v
 
 
 mx_values_torch = mx_values_fast  # the former name (a torch port), kept for callers
-
-
-def _saturating(f):
-    return f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
 
 
 def _row_chunks(rows: int, per_row: int):

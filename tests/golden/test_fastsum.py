@@ -187,3 +187,42 @@ def test_bad_input():
         kulisch_exact_in_float64("E5M3-ieee", -1)
     with pytest.raises(ValueError, match="length n must be"):
         accumulate_values(np.zeros((1, _MAX_EXACT_TERMS + 1)), "kulisch", "E2M3")
+
+
+@pytest.mark.parametrize("elem", ELEMS)
+@pytest.mark.parametrize("k", [1, 8, 32])
+@pytest.mark.parametrize("rule", ["ocp", "ceil"])
+def test_mx_values_equals_mx_quantize(elem, k, rule):
+    """golden.fastsum.mx_values == mx_quantize(...).values bit for bit: float32 inputs (the float32 path
+    where it applies) with zeros of both signs, ties, float32 subnormals and negative values rounding
+    to zero; float64 inputs; blocks beyond 2^100; NaN and Inf; both axes; the float32 output."""
+    from golden.fastsum import mx_values
+
+    rng = np.random.default_rng(abs(hash((elem, k, rule))) % 2**32)
+    x = _operands(rng, (4, 32, 64), 1.0) * np.exp2(rng.integers(-30, 30, (4, 32, 1)))
+    x[0, 1, :8] = np.array([0.5, 1.5, 2.5, 0.25, 3.0, 6.0, 448.0, 464.0], dtype=np.float32)
+    x[0, 2, :] = np.float32(2.0**-140) * np.arange(-32, 32)
+    x[0, 3, :] = -np.float32(2.0**-30) * rng.random(64).astype(np.float32)
+    x[0, 3, 0] = 1.0  # the rest of the block rounds to -0
+    x64 = rng.standard_normal((3, 32, 64)) * np.exp2(rng.integers(-20, 20, (3, 32, 1)))
+    big = x.copy()
+    big[1, 1, 3] = np.float32(2.0**110)
+    bad = x.copy()
+    bad[2, 2, 2], bad[3, 0, 0] = np.nan, -np.inf
+    for axis in (-1, 1):
+        for v in (x, x64, big, bad):
+            ref = mx_quantize(v, elem, k, axis=axis, scale_rule=rule).values
+            assert same(mx_values(v, elem, k, axis, rule), ref).all(), axis
+        got32 = mx_values(x.astype(np.float32), elem, k, axis, rule, out32=True)
+        assert same(got32.astype(np.float64), mx_quantize(x, elem, k, axis=axis, scale_rule=rule).values).all()
+
+
+def test_mx_values_bad_input():
+    from golden.fastsum import mx_values
+
+    with pytest.raises(ValueError, match="'k' .* must divide"):
+        mx_values(np.ones((2, 10)), "E4M3", 4)
+    with pytest.raises(ValueError, match="parameter 'scale_rule'"):
+        mx_values(np.ones((2, 8)), "E4M3", 4, scale_rule="floor")
+    with pytest.raises(ValueError, match="parameter 'elem'"):
+        mx_values(np.ones((2, 8)), "E9M99", 4)
