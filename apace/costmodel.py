@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-MODEL_METRICS = ("lut", "ff", "carry")
+MODEL_METRICS = ("lut", "ff", "carry", "dsp")
 CATEGORICAL = ("SCHEME",)  # structurally different datapaths: one fit per value
 POLICY_PARAMS = ("SPECIAL", "OVF", "SPA", "SPB", "CSPECIAL", "COVF")  # small effects: indicator features
 TARGETS = {"lut": 10.0, "ff": 5.0}
@@ -240,7 +240,8 @@ def _choose_loss(X: np.ndarray, y: np.ndarray, names: list[str], folds: int, see
     return min(scores, key=lambda n: (scores[n] if scores[n] is not None else math.inf, n != "lsq"))
 
 
-def _fit_metric(F: list[dict[str, float]], y: np.ndarray, folds: int, seed: int = 0) -> MetricFit:
+def _fit_metric(F: list[dict[str, float]], y: np.ndarray, folds: int, seed: int = 0,
+                held_out: np.ndarray | None = None) -> MetricFit:
     names = sorted({k for f in F for k in f})
     X = np.array([[f.get(n, 0.0) for n in names] for f in F])
     keep = [i for i, n in enumerate(names) if n == "const" or np.ptp(X[:, i]) > 0]
@@ -262,6 +263,8 @@ def _fit_metric(F: list[dict[str, float]], y: np.ndarray, folds: int, seed: int 
             inner = _choose_loss(X[train], y[train], names, folds, seed)
             pred[test] = X[test] @ np.array(SOLVERS[inner](X[train], y[train], names))
         mf.cv_mape = _mape(y, pred)
+        if held_out is not None:
+            held_out[:] = pred
     return mf
 
 
@@ -336,7 +339,17 @@ class CostModel:
         import matplotlib.pyplot as plt
 
         df = self._last_df if df is None else df
-        fig, axes = plt.subplots(1, 2, figsize=(11, 4.5))
+        held = getattr(self, "_held_out_lut", {})
+        fig, axes = plt.subplots(1, 3 if held else 2, figsize=(16 if held else 11, 4.5))
+        for unit, (meas, pred) in sorted(held.items()):
+            ok = (meas > 0) & np.isfinite(pred)
+            axes[2].semilogx(meas[ok], 100 * (pred[ok] - meas[ok]) / meas[ok], "o", ms=3, label=unit)
+        if held:
+            axes[2].axhline(0, color="k", lw=0.8)
+            for t in (-10, 10):
+                axes[2].axhline(t, color="r", lw=0.6, ls=":")
+            axes[2].set(xlabel="measured LUTs", ylabel="held-out residual %",
+                        title="held-out (5-fold) relative residual, LUTs")
         for unit in sorted(self.units):
             sub = df[df["unit"] == unit]
             if sub.empty:
@@ -352,7 +365,7 @@ class CostModel:
         axes[1].axhline(0, color="k", lw=0.8)
         for t in (-10, 10):
             axes[1].axhline(t, color="r", lw=0.6, ls=":")
-        axes[1].set(xlabel="measured LUTs", ylabel="residual %", title="relative residual (target band ±10 %)")
+        axes[1].set(xlabel="measured LUTs", ylabel="residual %", title="in-sample relative residual (band ±10 %)")
         axes[0].legend(fontsize=7)
         fig.tight_layout()
         path = Path(path)
@@ -417,6 +430,7 @@ def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
         raise CostModelError("no synthesis results to fit (run `apace synth sweep` first)")
     n_fit = int((~df["unit"].isin(COMPOSED)).sum())
     model = CostModel(source=f"{n_fit} synthesis rows")
+    model._held_out_lut = {}  # type: ignore[attr-defined]  # unit -> (measured, k-fold held-out prediction)
     for unit, sub in df.groupby("unit"):
         top = str(sub["top"].iloc[0])
         if top in COMPOSED or str(unit) in COMPOSED:
@@ -429,9 +443,18 @@ def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
         for i, p in enumerate(plist):
             groups.setdefault(_group_key({c: p[c] for c in cats if c in p}), []).append(i)
         fitted = {}
+        held = np.full(len(sub), np.nan)
         for g, idx in groups.items():
             F = [features(top, plist[i]) for i in idx]
-            fitted[g] = {m: _fit_metric(F, sub[m].to_numpy(float)[idx], folds) for m in metrics if m in sub}
+            fitted[g] = {}
+            for m in metrics:
+                if m not in sub:
+                    continue
+                ho = np.full(len(idx), np.nan)
+                fitted[g][m] = _fit_metric(F, sub[m].to_numpy(float)[idx], folds, held_out=ho)
+                if m == "lut":
+                    held[np.array(idx)] = ho
+        model._held_out_lut[str(unit)] = (sub["lut"].to_numpy(float), held)  # type: ignore[attr-defined]
         model.units[str(unit)] = {"top": top, "categorical": cats, "groups": fitted, "defaults": shared}
     model.data_hash = data_hash(df)
     model._last_df = df  # type: ignore[attr-defined]
