@@ -286,6 +286,7 @@ def run_dse(spec: Spec, out_dir: str | Path, results_dir: str | Path | None = No
     import pandas as pd
 
     from . import costmodel, synth
+    from .hwcost import composed_check
     from .pareto import plot_front, select
 
     if jobs < 1:
@@ -356,7 +357,8 @@ def run_dse(spec: Spec, out_dir: str | Path, results_dir: str | Path | None = No
     plot_front(df, objectives, [out / "front.png", out / "front.svg"], title=f"A-PACE DSE '{spec.name}'")
     meta = {"name": spec.name, "objectives": objectives, "weights": {o: spec.weights.get(o, 1.0) for o in objectives},
             "evaluator": evaluator, "notes": notes, "points": len(df), "cost_model": model.source,
-            "validation": model.validation_rows(), "spec": spec.raw,
+            "validation": model.validation_rows(), "composed_check": composed_check(model, df_synth),
+            "spec": spec.raw,
             "spec_hash": hashlib.sha256(json.dumps(spec.raw, sort_keys=True, default=str).encode()).hexdigest()[:16]}
     (out / "summary.json").write_text(json.dumps(meta, indent=1, default=str))
     return DseResult(df, out, evaluator, objectives, meta["weights"], notes)
