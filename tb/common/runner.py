@@ -213,7 +213,7 @@ def sim_params(configs: Iterable, key=lambda c: str(c), sims: Sequence[str] | No
 
     out = []
     for cfg in configs:
-        for sim in sims or simulators():
+        for sim in (simulators() if sims is None else sims):  # an empty list means none, not all
             k = key(cfg)
             out.append(pytest.param(sim, cfg, id=f"{sim}-{k}", marks=[pytest.mark.xdist_group(f"{sim}-{k}"), *marks]))
     return out
