@@ -125,15 +125,23 @@ def test_cli_errors_name_the_parameter(capsys):
     assert rc == 2 and "available" in capsys.readouterr().err
 
 
-def test_data_files_ship_as_package_data():
-    import importlib.resources
-
+@pytest.mark.parametrize("package", ["apace", "characterize", "quant"])
+def test_data_files_ship_as_package_data(package):
+    """Every file in <package>/data/ matches the package-data globs, so a non-editable install has it."""
     tomllib = pytest.importorskip("tomllib")  # Python >= 3.11
 
     root = Path(__file__).resolve().parents[2]
-    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["apace"]
-    shipped = [f for f in (root / "apace" / "data").iterdir() if f.is_file()]
-    assert shipped and all(any(f.match(g) for g in globs) for f in shipped)
+    table = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    shipped = [f for f in (root / package / "data").iterdir() if f.is_file()]
+    assert shipped, f"{package}/data is empty"
+    globs = table.get(package, [])
+    missing = [f.name for f in shipped if not any(f.match(g) for g in globs)]
+    assert not missing, f"{package}/data files not in [tool.setuptools.package-data]: {missing}"
+
+
+def test_apace_defaults_found_through_importlib():
+    import importlib.resources
+
     for name in ("default_dse.yaml", "synth_sweep.yaml"):
         assert (importlib.resources.files("apace") / "data" / name).is_file()
 
