@@ -203,7 +203,7 @@ def _kulisch(xa: np.ndarray, acc: FloatFormat) -> AccResult:
     rem = units
     for j in reversed(range(nlimbs - 1)):
         w = 2.0 ** (_LIMB_BITS * j)
-        piece = np.trunc(rem / w)
+        piece = np.trunc(rem * (1.0 / w))  # w is a power of two: the product is the exact quotient
         limbs[j] = piece.sum(axis=-1)
         rem = rem - piece * w
 
@@ -286,7 +286,7 @@ def accumulate(
 
 
 _CHUNK_ROWS = 16384
-_KULISCH_CHUNK_ELEMS = 2**21
+_KULISCH_CHUNK_ELEMS = 2**16  # elements per Kulisch pass: its limb temporaries stay in cache
 
 
 def _kulisch_rows(scheme: str, rows: np.ndarray, acc: FloatFormat, comp: FloatFormat):
