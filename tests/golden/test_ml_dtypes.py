@@ -74,8 +74,16 @@ def test_ml_dtypes_double_rounds_float64_and_golden_does_not():
     from .oracle import Spec, round_exact
 
     x = np.nextafter(432.0, 0.0)  # just below the E4M3 midpoint between 416 and 448
-    assert float(np.float64(x).astype(ml_dtypes.float8_e4m3fn)) == 448.0
+    # ml_dtypes <= 0.6 converts float64 through float32 (x becomes exactly 432.0, a tie, then 448);
+    # 0.7 rounds float64 once.  Either is a documented behaviour of ml_dtypes; golden rounds once.
+    ml = float(np.float64(x).astype(ml_dtypes.float8_e4m3fn))
+    assert ml == (448.0 if _ml_dtypes_double_rounds() else 416.0)
     assert round_to(x, E4M3) == 416.0 == round_exact(Fraction(float(x)), Spec(4, 3, "fn", "nan"))
+
+
+def _ml_dtypes_double_rounds() -> bool:
+    major, minor = (int(p) for p in ml_dtypes.__version__.split(".")[:2])
+    return (major, minor) < (0, 7)
 
 
 def test_documented_policy_differences():
