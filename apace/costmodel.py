@@ -220,14 +220,16 @@ def _mape(y: np.ndarray, pred: np.ndarray) -> float | None:
 SOLVERS = {"lsq": _solve_lsq, "lad": _solve_lad}
 
 
-def _cv_pred(X: np.ndarray, y: np.ndarray, names: list[str], solve, folds: int, seed: int) -> np.ndarray:
+def _cv_pred(X: np.ndarray, y: np.ndarray, fit, folds: int, seed: int) -> np.ndarray:
+    """k-fold held-out predictions: every row predicted by coefficients fit(X_train, y_train) from the
+    other folds (rows dealt to folds by a seeded permutation)."""
     k = min(folds, len(y))
     idx = np.random.default_rng(seed).permutation(len(y))
     pred = np.empty(len(y))
     for i in range(k):
         test = idx[i::k]
         train = np.setdiff1d(idx, test)
-        pred[test] = X[test] @ np.array(solve(X[train], y[train], names))
+        pred[test] = X[test] @ np.array(fit(X[train], y[train]))
     return pred
 
 
@@ -236,7 +238,8 @@ def _choose_loss(X: np.ndarray, y: np.ndarray, names: list[str], folds: int, see
     MAPE on these rows; least squares when there are too few rows to tell."""
     if len(y) < 8:
         return "lsq"
-    scores = {n: _mape(y, _cv_pred(X, y, names, f, folds, seed + 1)) for n, f in SOLVERS.items()}
+    scores = {n: _mape(y, _cv_pred(X, y, lambda Xt, yt, f=f: f(Xt, yt, names), folds, seed + 1))
+              for n, f in SOLVERS.items()}
     return min(scores, key=lambda n: (scores[n] if scores[n] is not None else math.inf, n != "lsq"))
 
 
@@ -254,14 +257,10 @@ def _fit_metric(F: list[dict[str, float]], y: np.ndarray, folds: int, seed: int 
     if len(y) >= 4 and folds >= 2:
         # nested: in every outer fold the loss is chosen on the training rows only, so the held-out
         # MAPE also pays for that choice
-        k = min(folds, len(y))
-        idx = np.random.default_rng(seed).permutation(len(y))
-        pred = np.empty(len(y))
-        for i in range(k):
-            test = idx[i::k]
-            train = np.setdiff1d(idx, test)
-            inner = _choose_loss(X[train], y[train], names, folds, seed)
-            pred[test] = X[test] @ np.array(SOLVERS[inner](X[train], y[train], names))
+        def nested(Xt: np.ndarray, yt: np.ndarray) -> list[float]:
+            return SOLVERS[_choose_loss(Xt, yt, names, folds, seed)](Xt, yt, names)
+
+        pred = _cv_pred(X, y, nested, folds, seed)
         mf.cv_mape = _mape(y, pred)
         if held_out is not None:
             held_out[:] = pred
