@@ -212,15 +212,22 @@ def parse_format(spec: str | FloatFormat | dict) -> FloatFormat:
 
 
 # ---------------------------------------------------------------------- rounding
-def _round_bits_normal(x: np.ndarray, m: int) -> np.ndarray:
+def _round_bits_normal(x: np.ndarray, m: int, out: np.ndarray | None = None,
+                       t: np.ndarray | None = None) -> np.ndarray:
     """RNE to m mantissa bits on the raw IEEE-754 pattern (right wherever x is a float64 normal):
     adding (half - 1 + lsb) and masking is round-half-even, and a carry out of the mantissa bumps the
-    exponent, which is exactly the RNE result."""
+    exponent, which is exactly the RNE result.  x must be C-contiguous float64; `out` (float64) and
+    the int64 scratch `t`, both of x's size, let a caller reuse cache-resident buffers."""
     shift = 52 - m
     bits = x.view(np.int64)
-    return ((bits + np.int64((1 << (shift - 1)) - 1) + ((bits >> shift) & 1)) & np.int64(~((1 << shift) - 1))).view(
-        np.float64
-    )
+    t = np.empty_like(bits) if t is None else t
+    out = np.empty_like(x) if out is None else out
+    np.right_shift(bits, shift, out=t)
+    np.bitwise_and(t, 1, out=t)
+    np.add(t, bits, out=t)
+    np.add(t, np.int64((1 << (shift - 1)) - 1), out=t)
+    np.bitwise_and(t, np.int64(~((1 << shift) - 1)), out=out.view(np.int64))
+    return out
 
 
 def _round_fixed_quantum(x: np.ndarray, m: int, emin: int) -> np.ndarray:
@@ -271,9 +278,6 @@ def rounder(fmt: FloatFormat):
     ovf_at = mx + 2.0 ** (fmt.emax - m - 1)
     tie_overflows = fmt.special != "fn"
 
-    shift = 52 - m
-    half_m1 = np.int64((1 << (shift - 1)) - 1)
-    keep = np.int64(~((1 << shift) - 1))
     # The fast path's range test on raw bit patterns: for non-negative doubles the bit pattern is
     # monotonic in the value, so "min_normal <= |x| < ovf_at" is one unsigned compare of
     # (|bits| - bits(min_normal)) against the span; NaN and Inf fall above it, tiny values wrap below.
@@ -297,13 +301,8 @@ def rounder(fmt: FloatFormat):
     def chunk(xc: np.ndarray, rc: np.ndarray, t: np.ndarray, ok: np.ndarray) -> None:
         # In place on cache-sized buffers: the work is a handful of integer ops per value, so memory
         # traffic, not arithmetic, sets the speed.
-        bits = xc.view(np.int64)
-        np.right_shift(bits, shift, out=t)
-        np.bitwise_and(t, 1, out=t)
-        np.add(t, bits, out=t)
-        np.add(t, half_m1, out=t)
-        np.bitwise_and(t, keep, out=rc.view(np.int64))
-        np.bitwise_and(bits, _ABS_MASK, out=t)
+        _round_bits_normal(xc, m, rc, t)
+        np.bitwise_and(xc.view(np.int64), _ABS_MASK, out=t)
         np.add(t, neg_mn, out=t)
         np.less(t.view(np.uint64), span, out=ok)
         if not ok.all():
