@@ -87,6 +87,9 @@ def accumulate_values(x, scheme: str = "naive", acc: FloatFormat | str = "FP32",
         xa = rounder(acc_f)(x)
         if np.isfinite(xa).all():
             return round_to(xa.sum(axis=-1) + 0.0, acc_f)  # + 0.0: an all-zero sum is +0, as in golden
+    ar = None if scheme == "kulisch" else _arith(acc_f, cfg.comp)
+    if ar is not None and x.ndim >= 1 and x.shape[-1] > 0:
+        return _engine_values(x, scheme, ar, order)
     return accumulate(x, scheme, acc_f, cfg.comp, order).value
 
 
@@ -234,3 +237,327 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
         sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
         v = rounder(sat)(xb * _pow2(-s)) * _pow2(s)
     return np.moveaxis(v.reshape(xm.shape), -1, ax)
+
+
+# ---------------------------------------------------------------------- exact accumulation engines
+# golden.accumulate's recurrences (golden/accumulate.py: step, finalize, _pairwise) run on a cheaper but
+# exact representation of the accumulator's values:
+#   * FP32 accumulator (and compensation): float32 arrays.  Every golden operation A(a op b) on FP32
+#     values is the exact result rounded once (RNE, gradual underflow, overflow to Inf, NaN stays NaN),
+#     which is what IEEE float32 + and - compute; rounding an element into FP32 is the float64 ->
+#     float32 conversion (the same IEEE rounding).
+#   * accumulator formats of <= _TABLE_MAX_BITS bits (E5M3, E4M3, E5M2, ...; compensation the same
+#     format): element codes, and every A(a + b) one lookup in a table built by golden's own rounder
+#     (table[a, b] = code of round_to(value[a] + value[b], acc)); a - b is a + (-b), as in IEEE.
+#     The tables are checked against golden's rounder when they are built.
+# Other accumulator / compensation formats fall back to golden.accumulate.
+
+
+def _is_fp32(f: FloatFormat) -> bool:
+    """f has exactly IEEE binary32 semantics (what float32 arithmetic computes)."""
+    return (not f.is_int and f.e == 8 and f.m == 23 and f.exp_bias == 127 and f.special == "ieee"
+            and f.overflow == "inf")
+
+
+class _F32Arith:
+    """FP32 values as float32 arrays; + and - are IEEE float32 operations (= golden's A(a +- b))."""
+
+    def enc(self, x: np.ndarray) -> np.ndarray:
+        """Round float64 values into FP32 (golden's FP32 rounder = the IEEE conversion)."""
+        return np.asarray(x).astype(np.float32)
+
+    def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """FP32 rounding of the exact products of float32 operands (a float32 multiply)."""
+        return a * b
+
+    def zeros(self, shape) -> np.ndarray:
+        return np.zeros(shape, dtype=np.float32)
+
+    add = staticmethod(np.add)
+    sub = staticmethod(np.subtract)
+    neg = staticmethod(np.negative)
+
+    @staticmethod
+    def ge_abs(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return np.abs(a) >= np.abs(b)
+
+    @staticmethod
+    def dec(a: np.ndarray) -> np.ndarray:
+        return a.astype(np.float64)
+
+
+_TABLE_MAX_BITS = 9
+
+
+class _TableArith:
+    """Values of a narrow format as integer codes 0 .. 2^bits - 1 (golden.formats codes) plus one code
+    for NaN (2^bits, also for formats without a NaN code: golden's rounder keeps NaN); A(a + b) and
+    A(a - b) are one lookup each in add[a * N + b] / sub[a * N + b] (N = 2^bits + 1), tables built
+    with golden's rounder.  A rounded float64 value is mapped to its code by its top bits (sign,
+    exponent and the format's m mantissa bits of the float64 pattern, which identify it exactly)."""
+
+    def __init__(self, fmt: FloatFormat):
+        from .formats import decode
+
+        self.fmt = fmt
+        nc = 2**fmt.bits
+        N = self.N = nc + 1
+        vals = np.append(decode(np.arange(nc), fmt), np.nan)
+        self.vals = vals
+        self.absv = np.abs(vals)
+        self.shift = np.uint64(52 - fmt.m)
+        key = np.full(1 << (12 + fmt.m), nc, dtype=np.uint16)  # float64 top bits -> code; NaN -> nc
+        ok = ~np.isnan(vals)
+        key[self._key(vals[ok])] = np.arange(N)[ok]
+        self.key = key
+        self._rnd = rounder(fmt)
+        with np.errstate(invalid="ignore", over="ignore"):
+            self.add_t = self._table(vals[:, None] + vals[None, :])
+            self.sub_t = self._table(vals[:, None] - vals[None, :])
+        self.neg_t = self.enc(-vals).astype(np.int64)
+
+    def _key(self, v: np.ndarray) -> np.ndarray:
+        return np.right_shift(np.ascontiguousarray(v, dtype=np.float64).view(np.uint64), self.shift)
+
+    def _table(self, exact: np.ndarray) -> np.ndarray:
+        """Codes of golden's rounding of `exact` (each pair's float64 sum / difference, what golden's
+        step rounds), checked by decoding them back."""
+        r = round_to(exact, self.fmt)
+        codes = self.enc(r)
+        back = self.vals[codes]
+        if not ((back.view(np.int64) == r.view(np.int64)) | (np.isnan(back) & np.isnan(r))).all():
+            raise AssertionError(f"table of {self.fmt.label()} does not reproduce golden's rounder")  # pragma: no cover
+        return codes.reshape(-1)
+
+    def enc(self, x: np.ndarray) -> np.ndarray:
+        """Round float64 values into the format (golden's rounder), then their codes (uint16)."""
+        r = self._rnd(x)
+        k = self._key(r)
+        nan = np.isnan(r)  # NaN patterns may share top bits with Inf: mapped explicitly
+        c = self.key.take(k)
+        if nan.any():
+            c[nan] = self.N - 1
+        return c
+
+    def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.enc(a * b)
+
+    def zeros(self, shape) -> np.ndarray:
+        return np.zeros(shape, dtype=np.uint16)
+
+    def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        idx = np.multiply(a, self.N, dtype=np.int64)
+        idx += b
+        return self.add_t.take(idx)
+
+    def sub(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        idx = np.multiply(a, self.N, dtype=np.int64)
+        idx += b
+        return self.sub_t.take(idx)
+
+    def neg(self, a: np.ndarray) -> np.ndarray:
+        return self.neg_t.take(a).astype(np.uint16)
+
+    def ge_abs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        return self.absv.take(a) >= self.absv.take(b)
+
+    def dec(self, a: np.ndarray) -> np.ndarray:
+        return self.vals.take(a)
+
+
+_TABLES: dict = {}
+
+
+def _arith(acc: FloatFormat, comp: FloatFormat | None):
+    """The exact engine for accumulator `acc` with compensation `comp` (None: = acc), or None."""
+    if comp is not None and comp != acc:
+        return None
+    if _is_fp32(acc):
+        return _F32Arith()
+    if not acc.is_int and acc.bits <= _TABLE_MAX_BITS:
+        if acc not in _TABLES:
+            _TABLES[acc] = _TableArith(acc)
+        return _TABLES[acc]
+    return None
+
+
+def _step(scheme: str, ar, st: dict, x):
+    """golden.accumulate.step in the engine's representation (compensation format = acc)."""
+    add, sub = ar.add, ar.sub
+    s = st["s"]
+    if scheme == "naive":
+        return {"s": add(s, x)}
+    if scheme == "kahan":
+        y = sub(x, st["c"])
+        t = add(s, y)
+        return {"s": t, "c": sub(sub(t, s), y)}
+    if scheme == "neumaier":
+        t = add(s, x)
+        keep = ar.ge_abs(s, x)
+        e = add(sub(np.where(keep, s, x), t), np.where(keep, x, s))
+        return {"s": t, "c": add(st["c"], e)}
+    if scheme == "twosum":
+        t = add(s, x)
+        xp = sub(t, s)
+        sp = sub(t, xp)
+        e = add(sub(s, sp), sub(x, xp))
+        return {"s": t, "c": add(st["c"], e)}
+    if scheme == "fasttwosum":
+        keep = ar.ge_abs(s, x)
+        a, b = np.where(keep, s, x), np.where(keep, x, s)
+        t = add(a, b)
+        e = sub(b, sub(t, a))
+        return {"s": t, "c": add(st["c"], e)}
+    if scheme == "klein":
+        cs, ccs = st["cs"], st["ccs"]
+        t = add(s, x)
+        keep = ar.ge_abs(s, x)
+        ci = add(sub(np.where(keep, s, x), t), np.where(keep, x, s))
+        t2 = add(cs, ci)
+        keep = ar.ge_abs(cs, ci)
+        cc = add(sub(np.where(keep, cs, ci), t2), np.where(keep, ci, cs))
+        return {"s": t, "cs": t2, "ccs": add(ccs, cc)}
+    raise ValueError(f"unknown scheme {scheme!r}")  # pragma: no cover - checked by AccumConfig
+
+
+def _finalize(scheme: str, ar, st: dict):
+    if scheme in ("naive", "kahan"):
+        return st["s"]
+    if scheme == "klein":
+        return ar.add(st["s"], ar.add(st["cs"], st["ccs"]))
+    return ar.add(st["s"], st["c"])
+
+
+def _components(scheme: str, ar, st: dict) -> list:
+    """golden.accumulate._components: a right child's state fed into its left sibling, in order."""
+    if scheme == "naive":
+        return [st["s"]]
+    if scheme == "kahan":
+        return [st["s"], ar.neg(st["c"])]
+    if scheme == "klein":
+        return [st["s"], st["cs"], st["ccs"]]
+    return [st["s"], st["c"]]
+
+
+def _zero_state(scheme: str, ar, shape) -> dict:
+    from .accumulate import STATE_KEYS
+
+    return {k: ar.zeros(shape) for k in STATE_KEYS[scheme]}
+
+
+def _run_pairwise(scheme: str, ar, xt) -> np.ndarray:
+    """golden.accumulate._pairwise on encoded elements xt (n, rows); returns the encoded results."""
+    st = _step(scheme, ar, _zero_state(scheme, ar, xt.shape), xt)  # leaves
+    while st["s"].shape[0] > 1:
+        w = st["s"].shape[0]
+        half = w // 2
+        left = {k: v[0 : 2 * half : 2] for k, v in st.items()}
+        right = {k: v[1 : 2 * half : 2] for k, v in st.items()}
+        for cv in _components(scheme, ar, right):
+            left = _step(scheme, ar, left, cv)
+        if w % 2:
+            left = {k: np.concatenate([left[k], st[k][w - 1 : w]], axis=0) for k in left}
+        st = left
+    return _finalize(scheme, ar, {k: v[0] for k, v in st.items()})
+
+
+_ENGINE_ROWS = 8192  # sums per pass: the state arrays of a pass stay in cache across the n steps
+
+
+def _engine_values(x: np.ndarray, scheme: str, ar, order: str) -> np.ndarray:
+    n = x.shape[-1]
+    flat = x.reshape(-1, n)
+    out = np.empty(flat.shape[0])
+    with np.errstate(all="ignore"):
+        for lo in range(0, flat.shape[0], _ENGINE_ROWS):
+            xt = ar.enc(np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T))  # (n, rows)
+            if order == "pairwise":
+                r = _run_pairwise(scheme, ar, xt)
+            else:
+                st = _zero_state(scheme, ar, xt.shape[1])
+                for i in range(n):
+                    st = _step(scheme, ar, st, xt[i])
+                r = _finalize(scheme, ar, st)
+            out[lo : lo + _ENGINE_ROWS] = ar.dec(r)
+    return out.reshape(x.shape[:-1])
+
+
+def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP32", comp=None,
+                       order: str = "sequential") -> np.ndarray:
+    """C = A @ B (A (..., M, K), B (..., K, N), leading axes broadcast) as golden sums of the element
+    products: accumulate_values(A[..., :, None, :] * B^T[..., None, :, :], scheme, acc, comp, order)
+    (each float64 product is rounded into acc as an element).  With an exact engine and sequential
+    order the products are streamed one k at a time (no (M, N, K) array): for an FP32 accumulator
+    and float32-valued operands the product is a float32 multiply (the float64 product of two float32
+    values is exact, so both round the exact product once)."""
+    cfg = AccumConfig(scheme, _fmt(acc, "acc"), None if comp is None else _fmt(comp, "comp"), order)
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"parameters 'a' (..., M, K) and 'b' (..., K, N) must agree on K; got {a.shape} and {b.shape}")
+    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+    ar = None if scheme == "kulisch" else _arith(cfg.acc, cfg.comp)
+    if ar is None or order != "sequential" or K == 0:
+        out = np.empty((*lead, M, N))
+        bt = np.swapaxes(b, -1, -2)
+        rows = max(1, _CHUNK_ELEMS // max(N * K * int(np.prod(lead, dtype=np.int64) or 1), 1))
+        for r0 in range(0, M, rows):
+            rs = slice(r0, min(M, r0 + rows))
+            out[..., rs, :] = accumulate_values(a[..., rs, None, :] * bt[..., None, :, :], scheme, cfg.acc,
+                                                cfg.comp, order)
+        return out
+    at = np.moveaxis(np.broadcast_to(a, (*lead, M, K)), -1, 0)[..., :, None]  # (K, ..., M, 1)
+    bk = np.moveaxis(np.broadcast_to(b, (*lead, K, N)), -2, 0)[..., None, :]  # (K, ..., 1, N)
+    f32 = isinstance(ar, _F32Arith)
+    if f32:
+        a32, b32 = at.astype(np.float32), bk.astype(np.float32)
+        f32 = np.array_equal(a32, at) and np.array_equal(b32, bk)
+    with np.errstate(all="ignore"):
+        st = _zero_state(scheme, ar, (*lead, M, N))
+        for i in range(K):
+            x = ar.mul(a32[i], b32[i]) if f32 else ar.enc(at[i] * bk[i])
+            st = _step(scheme, ar, st, x)
+        return ar.dec(_finalize(scheme, ar, st))
+
+
+def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFormat | str = "FP32", comp=None,
+                  order: str = "sequential") -> np.ndarray:
+    """MX dot products of A @ B: accumulate_values(mx_block_matmul(a, b, acc), scheme, acc, comp, order)
+    (= golden.mx.mx_dot of every row / column pair).  Where the block sums are exact in float64 and an
+    exact engine covers (acc, comp), the blocks are streamed one at a time in sequential order: block
+    t's exact sums by one batched float64 matmul, scaled by 2^sa * 2^sb (exact), rounded once into acc
+    by the engine's conversion and fed straight into the recurrence (no (M, N, K/k) array)."""
+    acc_f = _fmt(acc, "acc")
+    cfg = AccumConfig(scheme, acc_f, None if comp is None else _fmt(comp, "comp"), order)
+    ar = None if scheme == "kulisch" else _arith(acc_f, cfg.comp)
+    if ar is None or order != "sequential" or not isinstance(a, MXTensor) or not isinstance(b, MXTensor) \
+            or a.elements.ndim < 2 or b.elements.ndim < 2 or a.axis != a.elements.ndim - 1 \
+            or b.axis != b.elements.ndim - 2 or a.k != b.k or a.elements.shape[-1] != b.elements.shape[-2] \
+            or a.elements.shape[-1] == 0 or not block_sums_exact_in_float64(a.elem, b.elem, a.k):
+        return accumulate_values(mx_block_matmul(a, b, acc_f), scheme, acc_f, cfg.comp, order)
+    check_elem_k(a.elem, b.elem, a.k)
+    ae, asc, be, bsc = a.elements, a.scale_exp, b.elements, b.scale_exp
+    k, nb = a.k, a.elements.shape[-1] // a.k
+    lead = np.broadcast_shapes(ae.shape[:-2], be.shape[:-2])
+    M, N = ae.shape[-2], be.shape[-1]
+    pa = _pow2(np.minimum(asc, SCALE_MAX))  # (..., M, nb)
+    pb = _pow2(np.minimum(bsc, SCALE_MAX))  # (..., nb, N)
+    nan_a, nan_b = asc > SCALE_MAX, bsc > SCALE_MAX
+    any_nan = bool(nan_a.any() or nan_b.any())
+    out = np.empty((*lead, M, N))
+    rows = max(1, _ENGINE_ROWS // max(N * int(np.prod(lead, dtype=np.int64) or 1), 1))
+    with np.errstate(all="ignore"):
+        for r0 in range(0, M, rows):
+            rs = slice(r0, min(M, r0 + rows))
+            st = _zero_state(scheme, ar, (*lead, rs.stop - rs.start, N))
+            for t in range(nb):
+                hi = np.matmul(ae[..., rs, t * k : (t + 1) * k], be[..., t * k : (t + 1) * k, :])
+                hi += 0.0  # exact block sums; a zero sum is +0, as in golden
+                hi *= pa[..., rs, t, None]
+                hi *= pb[..., None, t, :]
+                if any_nan:
+                    hi[np.broadcast_to(nan_a[..., rs, t, None] | nan_b[..., None, t, :], hi.shape)] = np.nan
+                st = _step(scheme, ar, st, ar.enc(hi))
+            out[..., rs, :] = ar.dec(_finalize(scheme, ar, st))
+    return out

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden.fastsum import accumulate_values, mx_block_matmul
+from golden.fastsum import accumulate_values, mx_dot_values, product_sum_values
 from golden.fastsum import mx_values as fast_mx_values
 from golden.formats import FP32, rounder
 from golden.mx import SCALE_MAX, MXTensor, mx_quantize
@@ -129,15 +129,9 @@ def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> n
     acc = spec.acc_fmt
     if st.fmt is not None:
         ta, tb = quantize_padded_mx(a, st, axis=-1), quantize_padded_mx(b, st, axis=-2)
-        return reduce_last(mx_block_matmul(ta, tb, acc), spec)
-    bt = np.swapaxes(b, -1, -2)  # (..., N, K)
-    lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
-    M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
-    out = np.empty((*lead, M, N))
-    for rs in _row_chunks(M, N * K * int(np.prod(lead) or 1)):
-        prod = a[..., rs, None, :] * bt[..., None, :, :]  # exact: fp32 x fp32 fits float64
-        out[..., rs, :] = reduce_last(prod, spec)
-    return out
+        return mx_dot_values(ta, tb, spec.scheme, acc, spec.comp_fmt, spec.order)
+    # golden.accumulate of the exact (fp32 x fp32 fits float64) products along K
+    return product_sum_values(a, b, spec.scheme, spec.acc_fmt, spec.comp_fmt, spec.order)
 
 
 # ---------------------------------------------------------------------- the attention stages

@@ -226,3 +226,151 @@ def test_mx_values_bad_input():
         mx_values(np.ones((2, 8)), "E4M3", 4, scale_rule="floor")
     with pytest.raises(ValueError, match="parameter 'elem'"):
         mx_values(np.ones((2, 8)), "E9M99", 4)
+
+
+# ---------------------------------------------------------------------- exact accumulation engines
+ENGINE_ACCS = ("FP32", "E5M3-ieee", "E4M3", "E5M2", "E2M1", "E3M2", "E4M3-ieee")
+SCHEMES = ("naive", "kahan", "neumaier", "twosum", "fasttwosum", "klein")
+
+
+def _adversarial(rng, rows: int, n: int, acc: str) -> np.ndarray:
+    """Rows of float64 elements that stress an accumulator in `acc`: values on the format's own grid
+    (sums land on ties), wide dynamic range, cancellation (x, -x and big + small - big), values near
+    max (saturation / overflow to Inf / NaN), subnormals (of acc and of float32), zeros of both signs,
+    and a few Inf / NaN rows."""
+    from golden.formats import all_values
+
+    f = parse_format(acc)
+    x = np.empty((rows, n))
+    kinds = rng.integers(0, 7, rows)
+    for r in range(rows):
+        kd = kinds[r]
+        if kd == 0:  # wide range
+            x[r] = rng.standard_normal(n) * np.exp(rng.uniform(-25, 25, n))
+        elif kd == 1 and f.bits <= 16:  # the format's own values: ties everywhere
+            v = all_values(f)
+            v = v[np.isfinite(v)]
+            x[r] = rng.choice(v, n)
+        elif kd == 1:  # FP32 values with short significands: sums hit ties
+            x[r] = rng.integers(-64, 64, n) * np.exp2(rng.integers(-3, 3, n)) * 2.0**rng.integers(-20, 20)
+        elif kd == 2:  # cancellation
+            base = rng.standard_normal(n) * 2.0 ** rng.integers(-5, 5)
+            x[r] = np.where(np.arange(n) % 2, -np.roll(base, 1), base)
+            x[r, :3] = [f.max_value / 4, 1.0, -f.max_value / 4][: min(3, n)]
+        elif kd == 3:  # near max: saturation / Inf / NaN on overflow
+            x[r] = f.max_value * rng.uniform(0.3, 1.0, n) * rng.choice([-1.0, 1.0, 1.0], n)
+        elif kd == 4:  # subnormals of acc and of float32
+            x[r] = rng.integers(-8, 8, n) * f.min_subnormal * rng.choice([1.0, 0.5, 1.5, 2.0**-149 / f.min_subnormal], n)
+        elif kd == 5:  # zeros of both signs and a few tiny values
+            x[r] = rng.choice([0.0, -0.0, -0.0, f.min_subnormal, -f.min_subnormal], n)
+        else:
+            x[r] = rng.standard_normal(n)
+    x = x.astype(np.float32).astype(np.float64)  # what quant/ feeds; the float64 case is tested below
+    if rows > 6:
+        x[0] = -0.0
+        x[1, 0] = np.nan
+        x[2, -1] = np.inf
+        x[3, 0], x[3, -1] = np.inf, -np.inf
+    return x
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # golden's reference on Inf / NaN rows
+@pytest.mark.parametrize("acc", ENGINE_ACCS)
+@pytest.mark.parametrize("order", ["sequential", "pairwise"])
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_engine_accumulate_values_equals_golden(acc, order, scheme):
+    """accumulate_values on the exact engines (float32 arithmetic for FP32, golden-built tables for
+    narrow formats) == golden.accumulate bit for bit, on adversarial rows of several lengths."""
+    rng = np.random.default_rng(abs(hash((acc, order, scheme))) % 2**32)
+    for n in (1, 2, 5, 33, 128):
+        x = _adversarial(rng, 60, n, acc)
+        got = accumulate_values(x, scheme, acc, None, order)
+        ref = accumulate(x, scheme, acc, None, order).value
+        assert same(got, ref).all(), (acc, order, scheme, n, np.argwhere(~same(got, ref))[:3])
+    x64 = rng.standard_normal((20, 9)) * np.exp(rng.uniform(-30, 30, (20, 9)))  # not float32 values
+    assert same(accumulate_values(x64, scheme, acc, acc, order), accumulate(x64, scheme, acc, None, order).value).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # golden's reference on Inf / NaN rows
+def test_engine_tables_and_paths(monkeypatch):
+    """The engines answer without golden.accumulate where they apply (FP32; <= 9-bit formats, comp = acc);
+    other combinations (comp != acc, BF16, FP16) fall back to golden.accumulate and still agree."""
+    import golden.fastsum as fs
+
+    assert isinstance(fs._arith(parse_format("FP32"), None), fs._F32Arith)
+    assert isinstance(fs._arith(parse_format("E5M3-ieee"), parse_format("E5M3-ieee")), fs._TableArith)
+    for acc, comp in (("BF16", None), ("FP16", None), ("FP32", "BF16"), ("E5M3-ieee", "FP32")):
+        assert fs._arith(parse_format(acc), None if comp is None else parse_format(comp)) is None
+    assert fs._arith(parse_format("FP32").with_overflow("saturate"), None) is None  # not IEEE float32 semantics
+    rng = np.random.default_rng(9)
+    x = _adversarial(rng, 40, 17, "E5M3-ieee")
+    refs = {a: accumulate(x, "kahan", a).value for a in ("FP32", "E5M3-ieee")}
+    ref_c = accumulate(x, "neumaier", "E5M3-ieee", "FP32").value
+
+    def boom(*a, **k):
+        raise AssertionError("reference called")
+
+    monkeypatch.setattr(fs, "accumulate", boom)
+    for a, r in refs.items():
+        assert same(fs.accumulate_values(x, "kahan", a), r).all()
+    monkeypatch.undo()
+    assert same(fs.accumulate_values(x, "neumaier", "E5M3-ieee", "FP32"), ref_c).all()
+
+
+def _products_reference(a, b, scheme, acc, comp, order):
+    return accumulate(a[..., :, None, :] * np.swapaxes(b, -1, -2)[..., None, :, :], scheme, acc, comp, order).value
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # golden's reference on Inf / NaN rows
+@pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee", "E4M3", "BF16"])
+@pytest.mark.parametrize("scheme", SCHEMES + ("kulisch",))
+def test_product_sum_values_equals_golden(acc, scheme):
+    """product_sum_values == golden.accumulate of the float64 products: float32 operands (FP32: float32
+    multiplies), products overflowing FP32 and underflowing into its subnormals, NaN, zeros of both
+    signs, float64 (non-float32) operands, broadcast leading axes, both orders."""
+    from golden.fastsum import product_sum_values
+
+    rng = np.random.default_rng(abs(hash((acc, scheme))) % 2**32)
+    a = _operands(rng, (2, 5, 24), 1.0)
+    b = _operands(rng, (1, 24, 6), 1.0)
+    a[0, 0, :4] = [1e20, -1e20, 3e19, 1.0]  # products beyond FP32's max
+    b[0, :4, 0] = [1e20, 1e20, -2e19, 0.0]
+    a[0, 1, :3] = [1e-30, -3e-25, 7e-38]  # products in FP32's subnormal range
+    b[0, :3, 1] = [1e-10, 2e-20, 1e-3]
+    a[1, 2, 5] = np.nan
+    a[1, 3] = -0.0
+    a = a.astype(np.float32).astype(np.float64)
+    b = b.astype(np.float32).astype(np.float64)
+    for order in ("sequential", "pairwise"):
+        got = product_sum_values(a, b, scheme, acc, None, order)
+        assert got.shape == (2, 5, 6)
+        assert same(got, _products_reference(a, b, scheme, acc, None, order)).all(), order
+    a64 = rng.standard_normal((3, 7)) * 1e3  # not float32 values: float64 products rounded by the engine
+    b64 = rng.standard_normal((7, 4))
+    assert same(product_sum_values(a64, b64, scheme, acc), _products_reference(a64, b64, scheme, acc, None, "sequential")).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # golden's reference on Inf / NaN rows
+@pytest.mark.parametrize("elem, k", [("E4M3", 32), ("E4M3", 4), ("E2M1", 8), ("INT8", 4), ("E5M2", 4), ("FP16", 4)])
+@pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee", "BF16"])
+@pytest.mark.parametrize("scheme", ["naive", "kahan", "klein", "kulisch"])
+def test_mx_dot_values_equals_golden(elem, k, acc, scheme):
+    """mx_dot_values == accumulate of golden's block values (reference_block_matmul), with zero, -0,
+    NaN and saturating blocks; FP16 / E5M2 elements (block sums not exact in float64) take the fallback."""
+    from golden.fastsum import mx_dot_values
+
+    rng = np.random.default_rng(abs(hash((elem, k, acc, scheme))) % 2**32)
+    K = 8 * k if k < 32 else 64
+    A = _operands(rng, (2, 3, K), 4.0)
+    B = _operands(rng, (1, K, 5), 0.5)
+    A[0, 1, :k] = 0.0
+    B[0, :k, 2] = -0.0
+    A[1, 2, -1] = np.nan
+    A[0, 0] *= 2.0**100  # block values beyond the narrow accumulators' range
+    ta = mx_quantize(A, elem, k, axis=-1)
+    tb = mx_quantize(B, elem, k, axis=-2)
+    ref_blocks = reference_block_matmul(ta, tb, parse_format(acc))
+    for order in ("sequential", "pairwise"):
+        got = mx_dot_values(ta, tb, scheme, acc, None, order)
+        ref = accumulate(ref_blocks, scheme, acc, None, order).value
+        assert same(got, ref).all(), (order, np.argwhere(~same(got, ref))[:3])

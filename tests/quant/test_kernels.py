@@ -114,7 +114,8 @@ def test_kernels_use_goldens_public_fast_paths():
     """The exact fast paths live in golden (golden/fastsum.py, proved there); quant only calls them."""
     import golden.fastsum
 
-    assert kernels.mx_block_matmul is golden.fastsum.mx_block_matmul
+    assert kernels.mx_dot_values is golden.fastsum.mx_dot_values
+    assert kernels.product_sum_values is golden.fastsum.product_sum_values
     assert kernels.accumulate_values is golden.fastsum.accumulate_values
     src = open(kernels.__file__).read()
     assert "_split_point" not in src and "golden.mx import _" not in src
@@ -128,10 +129,16 @@ CONFIGS = [
                pv={"elem": "INT8", "k": 32}),
     AttnConfig(qk={"elem": "E5M2", "k": 4}, acc_qk={"scheme": "kahan", "acc": "BF16"},
                acc_sum={"scheme": "naive", "acc": "E5M3-ieee"}, acc_pv={"scheme": "neumaier", "acc": "E5M3-ieee"}),
+    # the benchmark's narrow configuration (table engine for E5M3, float32 engine for FP32)
+    AttnConfig(qk={"elem": "E4M3"}, pv={"elem": "E4M3", "k": 4}, acc_sum={"scheme": "kahan", "acc": "E5M3-ieee"},
+               acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"}),
+    # no MX, narrow accumulators everywhere (products streamed into the table engine)
+    AttnConfig(acc_qk={"scheme": "twosum", "acc": "E5M3-ieee"}, acc_sum={"scheme": "klein", "acc": "E4M3"},
+               acc_pv={"scheme": "fasttwosum", "acc": "E5M3-ieee"}),
 ]
 
 
-@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.qk.elem}-{c.scores.elem}-{c.pv.elem}")
+@pytest.mark.parametrize("cfg", CONFIGS, ids=lambda c: f"{c.qk.elem}-{c.scores.elem}-{c.pv.elem}-{c.acc_pv.scheme}")
 def test_attention_exact_matches_golden_reference(cfg):
     rng = np.random.default_rng(11)
     S, D = 37, 16  # S not a multiple of any k: padding of the key axis is exercised
