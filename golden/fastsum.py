@@ -20,13 +20,14 @@ where its exactness condition does not hold, so it is always safe to call.
    F_acc is the Kulisch result (e.g. E5M3, E4M3 accumulators; not FP32 or BF16).
 
 3. MX dequantised values (reference: golden.mx.mx_quantize(...).values): `mx_values`, the same
-   shared exponents, exact power-of-two scalings, and RNE with saturation in float32 by a bit trick
+   shared exponents, exact power-of-two scalings, and RNE with saturation in float32 by a table lookup
    where every value involved is exact in float32, else golden's own rounder.
 """
 
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -152,56 +153,59 @@ def _pow2(e: np.ndarray) -> np.ndarray:
 
 
 def _fits_f32(f) -> bool:
-    """Whether every MX value of element format f (element x 2^s, s in -127..127) and every scaled input
-    is exact in float32: element significands of <= 23 bits (the subnormal-range trick needs m <= 22) whose lowest bit, 2^(emin - m) x 2^-127, is
-    at or above float32's smallest subnormal 2^-149."""
-    return f.m <= 22 and math.log2(f.min_subnormal) - 127 >= -149 and f.max_value < 2.0**100
+    """Whether the float32 path of mx_values applies to element format f: every MX value (element x 2^s,
+    s in -127..127) and every scaled input is exact in float32 (element significands of <= 11 bits
+    whose lowest bit, 2^(emin - m) x 2^-127, is at or above float32's smallest subnormal 2^-149), and
+    the rounding table (_f32_rounding_table, 2^(11 + m) entries) is small: m <= 10."""
+    return f.m <= 10 and math.log2(f.min_subnormal) - 127 >= -149 and f.max_value < 2.0**100
 
 
-def _round_elem_f32(y: np.ndarray, f) -> np.ndarray:
-    """RNE of float32 y (|y| well inside float32's normal range or exact zero) into element format f with
-    saturation: the bit trick on the float32 pattern where |y| >= 2^emin; below, the fixed quantum
-    Q = 2^(emin - m) by adding and subtracting C = 1.5 * 2^23 * Q (exact float32 RNE for |y| < 2^22 Q),
-    sign restored.
-    In place on y's buffer where possible."""
-    mx = np.float32(f.max_value)
-    if f.is_int:
-        q = np.float32(2.0 ** (1 - f.m))
-        lim = np.float32(2**f.m - 1)
-        y = np.rint(y / q)
-        np.clip(y, -lim, lim, out=y)
-        y *= q
-        return y
-    sh = 23 - f.m
-    small = np.abs(y) < np.float32(2.0**f.emin)
-    anysmall = small.any()
-    if anysmall:
-        C = np.float32(1.5 * 2.0 ** (23 + f.emin - f.m))
-        y0 = y[small]
-        ys = y0 + C
-        ys -= C
-        np.copysign(ys, y0, out=ys)  # a negative value rounding to zero is -0, as in golden
-    if sh > 0:
-        bits = y.view(np.int32)
-        t = np.right_shift(bits, sh)
-        np.bitwise_and(t, 1, out=t)
-        t += np.int32((1 << (sh - 1)) - 1)
-        bits += t
-        np.bitwise_and(bits, np.int32(~((1 << sh) - 1)), out=bits)
-    if anysmall:
-        y[small] = ys
-    np.clip(y, -mx, mx, out=y)
-    return y
+@lru_cache(maxsize=64)
+def _f32_rounding_table(fmt: FloatFormat) -> tuple[np.ndarray, np.uint32, np.uint32]:
+    """(table, shift, sticky mask) for rounding float32 values into fmt by lookup.
+
+    RNE into a format with m mantissa bits (gradual underflow keeps fewer bits; an integer format
+    keeps at most m; the overflow threshold is a tie point max + ulp/2) depends only on the sign, the
+    exponent, the top m + 1 stored mantissa bits (kept bits and guard bit) and whether any lower bit
+    is set (sticky).  So round(y) = table[key], key = (top 10 + m bits of y's float32 pattern) * 2 +
+    sticky, and the table holds golden's rounder (golden.formats.rounder, the one RNE implementation)
+    applied to one representative per key: the key's bits with the lowest mantissa bit = sticky."""
+    sh = 22 - fmt.m
+    keys = np.arange(1 << (11 + fmt.m), dtype=np.uint32)
+    reps = ((keys >> np.uint32(1)) << np.uint32(sh)) | (keys & np.uint32(1))
+    with np.errstate(all="ignore"):
+        table = rounder(fmt)(reps.view(np.float32).astype(np.float64)).astype(np.float32)
+    return table, np.uint32(sh), np.uint32((1 << sh) - 1)
 
 
-def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: str = "ocp", out32: bool = False) -> np.ndarray:
-    """golden.mx.mx_quantize(x, elem, k, axis, scale_rule).values, in fewer passes: the block scales by
-    golden.mx.shared_exponent of the block maxima, the scalings by exact power-of-two products, and
-    the elements rounded RNE with saturation either in float32 (when x holds float32 values, its
-    blocks are below 2^100 and every MX value of the format is exact in float32 (_fits_f32: every
-    8-bit-and-narrower format) by the bit trick, _round_elem_f32), or in float64 by golden's rounder
-    of the saturating element format (what mx_quantize does).  NaN / Inf / beyond-float32 inputs
-    call mx_quantize itself.  out32: return float32 (exact) when the float32 path was taken."""
+def _round_f32_lookup(y: np.ndarray, fmt: FloatFormat) -> np.ndarray:
+    """golden's RNE rounding of float32 values y into fmt (m <= 22; every result exact in float32), as
+    float32, by one table lookup per value (_f32_rounding_table)."""
+    table, sh, mask = _f32_rounding_table(fmt)
+    b = np.ascontiguousarray(y, dtype=np.float32).view(np.uint32)
+    key = b >> sh
+    key <<= np.uint32(1)
+    key |= (b & mask) != 0
+    return table.take(key.view(np.int32))
+
+
+def _block_absmax(xb: np.ndarray) -> np.ndarray:
+    """max |x| over the last axis (a power-of-two length k): the blocks transposed to (k, blocks) and
+    halved with np.maximum (NaN propagates, as in .max()), which is several times faster than a
+    float reduction over a short inner axis."""
+    k = xb.shape[-1]
+    a = np.abs(xb).reshape(-1, k).T.copy()
+    w = k
+    while w > 1:
+        w //= 2
+        a = np.maximum(a[:w], a[w : 2 * w])
+    return a[0].reshape(xb.shape[:-1])
+
+
+def _mx_parts(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False):
+    """(f, ax, xm shape, elements (..., n/k, k) along the last axis, shared exponents (..., n/k, 1),
+    float32?) as golden.mx.mx_quantize computes them, or None where it must be called itself (NaN /
+    Inf / beyond-float32 inputs).  See mx_values."""
     f = _fmt(elem, "elem")
     k = check_k(k)
     if scale_rule not in SCALE_RULES:
@@ -218,25 +222,58 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
     xm = np.moveaxis(x, ax, -1)
     with np.errstate(over="ignore", invalid="ignore"):
         x32 = np.ascontiguousarray(xm, dtype=np.float32)
-    amax = np.abs(x32.reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
+    amax = _block_absmax(x32.reshape(*xm.shape[:-1], -1, k))
     if not np.isfinite(amax).all():  # NaN / Inf inputs (or beyond float32): the reference itself
-        return mx_quantize(x, f, k, axis=ax, scale_rule=scale_rule).values
+        return None
     use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and np.array_equal(x32, xm)
     if not use32:
         amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
     s = shared_exponent(amax.astype(np.float64), f, scale_rule)[..., None]
     if use32:
         xb = x32.reshape(*xm.shape[:-1], -1, k)
-        # both scalings exact in float32: powers of two, no overflow, results of >= 2^-149 granularity
-        y = xb * _pow2(-s).astype(np.float32)
-        v = _round_elem_f32(y, f) * _pow2(s).astype(np.float32)
-        if not out32:
-            v = v.astype(np.float64)
+        # the scaling is exact in float32: a power of two, no overflow, results of >= 2^-149 granularity
+        sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
+        el = _round_f32_lookup(xb * _pow2(-s).astype(np.float32), sat)
     else:
         xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
         sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
-        v = rounder(sat)(xb * _pow2(-s)) * _pow2(s)
-    return np.moveaxis(v.reshape(xm.shape), -1, ax)
+        el = rounder(sat)(xb * _pow2(-s))
+    return f, ax, xm.shape, el, s, use32
+
+
+def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: str = "ocp", out32: bool = False) -> np.ndarray:
+    """golden.mx.mx_quantize(x, elem, k, axis, scale_rule).values, in fewer passes: the block scales by
+    golden.mx.shared_exponent of the block maxima, the scalings by exact power-of-two products, and
+    the elements rounded RNE with saturation either in float32 (when x holds float32 values, its
+    blocks are below 2^100 and every MX value of the format is exact in float32 (_fits_f32: every
+    8-bit-and-narrower format) by a lookup in a table built by golden's rounder, _round_f32_lookup),
+    or in float64 by golden's rounder
+    of the saturating element format (what mx_quantize does).  NaN / Inf / beyond-float32 inputs
+    call mx_quantize itself.  out32: return float32 (exact) when the float32 path was taken."""
+    parts = _mx_parts(x, elem, k, axis, scale_rule)
+    if parts is None:
+        return mx_quantize(x, _fmt(elem, "elem"), k, axis=axis, scale_rule=scale_rule).values
+    f, ax, shape, el, s, use32 = parts
+    if use32:
+        v = el * _pow2(s).astype(np.float32)  # exact: a power of two, results in float32's range
+        if not out32:
+            v = v.astype(np.float64)
+    else:
+        v = el * _pow2(s)
+    return np.moveaxis(v.reshape(shape), -1, ax)
+
+
+def mx_quantize_fast(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: str = "ocp") -> MXTensor:
+    """golden.mx.mx_quantize(x, elem, k, axis, scale_rule), bit for bit (elements, shared exponents and
+    fields), computed as in mx_values (float32 table-lookup rounding where exact); NaN / Inf /
+    beyond-float32 inputs call mx_quantize itself."""
+    parts = _mx_parts(x, elem, k, axis, scale_rule)
+    if parts is None:
+        return mx_quantize(x, _fmt(elem, "elem"), k, axis=axis, scale_rule=scale_rule)
+    f, ax, shape, el, s, _ = parts
+    elements = np.moveaxis(el.astype(np.float64).reshape(shape), -1, ax)
+    scale = np.moveaxis(s[..., 0], -1, ax)
+    return MXTensor(np.ascontiguousarray(elements), np.ascontiguousarray(scale), f, k, ax, scale_rule)
 
 
 # ---------------------------------------------------------------------- exact accumulation engines
@@ -293,8 +330,15 @@ class _TableArith:
     """Values of a narrow format as integer codes 0 .. 2^bits - 1 (golden.formats codes) plus one code
     for NaN (2^bits, also for formats without a NaN code: golden's rounder keeps NaN); A(a + b) and
     A(a - b) are one lookup each in add[a * N + b] / sub[a * N + b] (N = 2^bits + 1), tables built
-    with golden's rounder.  A rounded float64 value is mapped to its code by its top bits (sign,
-    exponent and the format's m mantissa bits of the float64 pattern, which identify it exactly)."""
+    with golden's rounder.
+
+    Rounding a float64 into the format is a lookup too: RNE into a format of m mantissa bits (with
+    gradual underflow, where fewer bits are kept, and the overflow threshold max + ulp/2) depends only
+    on the sign, the exponent, the top m + 1 stored mantissa bits (kept bits and guard bit) and
+    whether any lower bit is set (sticky).  So the code of round_to(x) is rnd[key], key = those
+    13 + m top bits and the sticky bit, and rnd is built by golden's rounder on one representative
+    float64 per key (the key's bits, lowest mantissa bit = sticky).  NaN / Inf map through the same
+    rule (a NaN pattern keeps a non-zero mantissa in its representative)."""
 
     def __init__(self, fmt: FloatFormat):
         from .formats import decode
@@ -302,61 +346,70 @@ class _TableArith:
         self.fmt = fmt
         nc = 2**fmt.bits
         N = self.N = nc + 1
+        self.N32 = np.int32(N)
         vals = np.append(decode(np.arange(nc), fmt), np.nan)
         self.vals = vals
         self.absv = np.abs(vals)
-        self.shift = np.uint64(52 - fmt.m)
-        key = np.full(1 << (12 + fmt.m), nc, dtype=np.uint16)  # float64 top bits -> code; NaN -> nc
+        rnd = rounder(fmt)
+        # value -> code for the format's own values: their top 12 + m float64 bits identify them
+        vshift = np.uint64(52 - fmt.m)
+        vkey = np.full(1 << (12 + fmt.m), nc, dtype=np.int32)
         ok = ~np.isnan(vals)
-        key[self._key(vals[ok])] = np.arange(N)[ok]
-        self.key = key
-        self._rnd = rounder(fmt)
+        vkey[vals[ok].view(np.uint64) >> vshift] = np.arange(N)[ok]
+
+        def code_of(r: np.ndarray) -> np.ndarray:
+            c = vkey[np.ascontiguousarray(r, dtype=np.float64).view(np.uint64) >> vshift]
+            c[np.isnan(r)] = nc
+            return c
+
+        # the rounding table: key = (top 13 + m bits) * 2 + sticky
+        self.sh = np.uint64(51 - fmt.m)
+        self.sticky_mask = np.uint64((1 << (51 - fmt.m)) - 1)
+        keys = np.arange(1 << (14 + fmt.m), dtype=np.uint64)
+        reps = ((keys >> np.uint64(1)) << self.sh) | (keys & np.uint64(1))
+        with np.errstate(all="ignore"):
+            self.rnd_t = code_of(rnd(reps.view(np.float64)))
         with np.errstate(invalid="ignore", over="ignore"):
             self.add_t = self._table(vals[:, None] + vals[None, :])
             self.sub_t = self._table(vals[:, None] - vals[None, :])
-        self.neg_t = self.enc(-vals).astype(np.int64)
-
-    def _key(self, v: np.ndarray) -> np.ndarray:
-        return np.right_shift(np.ascontiguousarray(v, dtype=np.float64).view(np.uint64), self.shift)
+        self.neg_t = self.enc(-vals)
 
     def _table(self, exact: np.ndarray) -> np.ndarray:
         """Codes of golden's rounding of `exact` (each pair's float64 sum / difference, what golden's
-        step rounds), checked by decoding them back."""
+        step rounds), checked against golden's rounder by decoding them back."""
         r = round_to(exact, self.fmt)
-        codes = self.enc(r)
+        codes = self.enc(exact)
         back = self.vals[codes]
         if not ((back.view(np.int64) == r.view(np.int64)) | (np.isnan(back) & np.isnan(r))).all():
             raise AssertionError(f"table of {self.fmt.label()} does not reproduce golden's rounder")  # pragma: no cover
         return codes.reshape(-1)
 
     def enc(self, x: np.ndarray) -> np.ndarray:
-        """Round float64 values into the format (golden's rounder), then their codes (uint16)."""
-        r = self._rnd(x)
-        k = self._key(r)
-        nan = np.isnan(r)  # NaN patterns may share top bits with Inf: mapped explicitly
-        c = self.key.take(k)
-        if nan.any():
-            c[nan] = self.N - 1
-        return c
+        """Codes (int32) of golden's RNE rounding of float64 values into the format (see class doc)."""
+        b = np.ascontiguousarray(x, dtype=np.float64).view(np.uint64)
+        key = b >> self.sh
+        key <<= np.uint64(1)
+        key |= (b & self.sticky_mask) != 0
+        return self.rnd_t.take(key.view(np.int64))
 
     def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.enc(a * b)
 
     def zeros(self, shape) -> np.ndarray:
-        return np.zeros(shape, dtype=np.uint16)
+        return np.zeros(shape, dtype=np.int32)
 
     def add(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        idx = np.multiply(a, self.N, dtype=np.int64)
+        idx = a * self.N32
         idx += b
         return self.add_t.take(idx)
 
     def sub(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        idx = np.multiply(a, self.N, dtype=np.int64)
+        idx = a * self.N32
         idx += b
         return self.sub_t.take(idx)
 
     def neg(self, a: np.ndarray) -> np.ndarray:
-        return self.neg_t.take(a).astype(np.uint16)
+        return self.neg_t.take(a)
 
     def ge_abs(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.absv.take(a) >= self.absv.take(b)

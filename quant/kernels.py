@@ -32,10 +32,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from golden.fastsum import accumulate_values, mx_dot_values, product_sum_values
+from golden.fastsum import accumulate_values, mx_dot_values, mx_quantize_fast, product_sum_values
 from golden.fastsum import mx_values as fast_mx_values
 from golden.formats import FP32, rounder
-from golden.mx import SCALE_MAX, MXTensor, mx_quantize
+from golden.mx import SCALE_MAX, MXTensor
 
 from .config import AccSpec, AttnConfig, StageFormat
 
@@ -59,14 +59,15 @@ def reduce_last(x: np.ndarray, spec: AccSpec) -> np.ndarray:
 
 
 def quantize_padded_mx(x: np.ndarray, st: StageFormat, axis: int) -> MXTensor:
-    """golden.mx.mx_quantize of x along `axis` after zero-padding it to a multiple of st.k."""
+    """golden.mx.mx_quantize of x along `axis` after zero-padding it to a multiple of st.k (through
+    golden.fastsum.mx_quantize_fast, proved bit-identical to it)."""
     n = x.shape[axis]
     pad = (-n) % st.k
     if pad:
         widths = [(0, 0)] * x.ndim
         widths[axis] = (0, pad)
         x = np.pad(x, widths)
-    return mx_quantize(x, st.fmt, st.k, axis=axis, scale_rule=st.scale_rule)
+    return mx_quantize_fast(x, st.fmt, st.k, axis=axis, scale_rule=st.scale_rule)
 
 
 def quantize_padded(x: np.ndarray, st: StageFormat, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -86,19 +87,20 @@ def mx_values(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
     return np.take(v, np.arange(n), axis=ax)
 
 
-def _mm32(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """fp32 batched matmul through torch (BLAS), returned as float64: the statistical mode's
-    'exact' sums are fp32 sums of the (fp32-representable) quantised terms."""
+def _mm32(a: np.ndarray, b: np.ndarray, out32: bool = False) -> np.ndarray:
+    """fp32 batched matmul through torch (BLAS), returned as float64 (out32: as float32): the statistical
+    mode's 'exact' sums are fp32 sums of the (fp32-representable) quantised terms."""
     import torch
 
     ta = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
     tb = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))
-    return torch.matmul(ta, tb).numpy().astype(np.float64)
+    r = torch.matmul(ta, tb).numpy()
+    return r if out32 else r.astype(np.float64)
 
 
 def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = False) -> np.ndarray:
     """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) through golden's
-    fast path golden.fastsum.mx_values (float32 bit-trick rounding where exact, else golden's rounder;
+    fast path golden.fastsum.mx_values (float32 rounding by lookup where exact, else golden's rounder;
     proved equal to mx_quantize(...).values by tests/golden/test_fastsum.py and, with the padding, by
     tests/quant/test_kernels.py).  Used by the statistical mode.  out32: float32 values (exact) when possible."""
     if st.fmt is None:
@@ -144,7 +146,7 @@ def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32
     m = np.max(np.where(allowed, s, -np.inf), axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
-        e = np.where(allowed, f32(np.exp(s - m)), 0.0)
+        e = np.where(allowed, f32(np.exp(np.subtract(s, m, dtype=np.float64))), 0.0)  # float32 s: in float64
     return e, allowed.sum(axis=-1)
 
 
@@ -194,16 +196,22 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     D = q.shape[-1]
     qv, kv = mx_values_fast(q, cfg.qk, -1, out32=True), mx_values_fast(k, cfg.qk, -1, out32=True)
     kt = np.swapaxes(kv, -1, -2)
-    dot = _mm32(qv, kt)
-    dot = dot + err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), lambda: _mm32(np.abs(qv), np.abs(kt)))
-    s = f32_cast(dot * scaling)
+    dot = _mm32(qv, kt, out32=True)
+    e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), lambda: _mm32(np.abs(qv), np.abs(kt)))
+    if isinstance(e_qk, float) and e_qk == 0.0 and dot.dtype == np.float32 and float(np.float32(scaling)) == scaling:
+        # FP32(dot * scaling) for a float32 scaling: the float32 multiply (the exact product of two
+        # float32 values fits float64, and both round it once to FP32)
+        with np.errstate(over="ignore"):
+            s = dot * np.float32(scaling)
+    else:
+        s = f32_cast((dot.astype(np.float64) + e_qk) * scaling)
     if bias is not None:
-        s = f32_cast(s + bias)
+        s = f32_cast(s + np.asarray(bias, dtype=np.float64))
     e, count = _softmax_parts(s, allowed, cfg, f32_cast, mx_values_fast)
     exact = e.sum(axis=-1)
     denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=e.max(axis=-1))
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = f32_cast(e / denom[..., None])
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        p = (e / denom[..., None]).astype(np.float32)  # FP32 rounding (the IEEE conversion)
     pv_, vv = mx_values_fast(p, cfg.pv, -1, out32=True), mx_values_fast(v, cfg.pv, -2, out32=True)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]

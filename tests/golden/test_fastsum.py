@@ -193,10 +193,10 @@ def test_bad_input():
 @pytest.mark.parametrize("k", [1, 8, 32])
 @pytest.mark.parametrize("rule", ["ocp", "ceil"])
 def test_mx_values_equals_mx_quantize(elem, k, rule):
-    """golden.fastsum.mx_values == mx_quantize(...).values bit for bit: float32 inputs (the float32 path
+    """golden.fastsum.mx_values == mx_quantize(...).values and mx_quantize_fast == mx_quantize bit for bit: float32 inputs (the float32 path
     where it applies) with zeros of both signs, ties, float32 subnormals and negative values rounding
     to zero; float64 inputs; blocks beyond 2^100; NaN and Inf; both axes; the float32 output."""
-    from golden.fastsum import mx_values
+    from golden.fastsum import mx_quantize_fast, mx_values
 
     rng = np.random.default_rng(abs(hash((elem, k, rule))) % 2**32)
     x = _operands(rng, (4, 32, 64), 1.0) * np.exp2(rng.integers(-30, 30, (4, 32, 1)))
@@ -211,8 +211,13 @@ def test_mx_values_equals_mx_quantize(elem, k, rule):
     bad[2, 2, 2], bad[3, 0, 0] = np.nan, -np.inf
     for axis in (-1, 1):
         for v in (x, x64, big, bad):
-            ref = mx_quantize(v, elem, k, axis=axis, scale_rule=rule).values
+            ref_t = mx_quantize(v, elem, k, axis=axis, scale_rule=rule)
+            ref = ref_t.values
             assert same(mx_values(v, elem, k, axis, rule), ref).all(), axis
+            got_t = mx_quantize_fast(v, elem, k, axis, rule)  # the whole MXTensor, bit for bit
+            assert same(got_t.elements, ref_t.elements).all() and got_t.elements.shape == ref_t.elements.shape
+            assert np.array_equal(got_t.scale_exp, ref_t.scale_exp) and got_t.scale_exp.dtype == ref_t.scale_exp.dtype
+            assert (got_t.elem, got_t.k, got_t.axis, got_t.scale_rule) == (ref_t.elem, ref_t.k, ref_t.axis, ref_t.scale_rule)
         got32 = mx_values(x.astype(np.float32), elem, k, axis, rule, out32=True)
         assert same(got32.astype(np.float64), mx_quantize(x, elem, k, axis=axis, scale_rule=rule).values).all()
 
@@ -374,3 +379,58 @@ def test_mx_dot_values_equals_golden(elem, k, acc, scheme):
         got = mx_dot_values(ta, tb, scheme, acc, None, order)
         ref = accumulate(ref_blocks, scheme, acc, None, order).value
         assert same(got, ref).all(), (order, np.argwhere(~same(got, ref))[:3])
+
+
+def _tie_points(f) -> np.ndarray:
+    """Every midpoint between neighbouring finite values of f (and one ulp of float32 either side),
+    the values themselves, and the overflow threshold max + ulp/2: where RNE decisions change."""
+    from golden.formats import all_values
+
+    v = np.unique(all_values(f)[np.isfinite(all_values(f))])
+    mid = (v[:-1] + v[1:]) / 2
+    top = f.max_value + (f.max_value - v[-2]) / 2
+    pts = np.concatenate([v, mid, [top, -top]])
+    pts32 = pts.astype(np.float32)
+    return np.concatenate([pts32, np.nextafter(pts32, np.float32(np.inf)), np.nextafter(pts32, np.float32(-np.inf))])
+
+
+@pytest.mark.parametrize("elem", ELEMS + ("E5M3-ieee", "E4M3-ieee"))
+def test_f32_rounding_lookup_equals_goldens_rounder(elem):
+    """The float32 rounding table (golden's rounder on one representative per key) == golden's rounder:
+    every tie point of the format +-1 float32 ulp, and 2^20 random float32 bit patterns (all
+    exponents: subnormals, Inf and NaN of every payload included)."""
+    import golden.fastsum as fs
+    from golden.formats import rounder
+
+    f = parse_format(elem)
+    sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
+    rng = np.random.default_rng(abs(hash(elem)) % 2**32)
+    rnd = rng.integers(0, 2**32, 2**20, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    for y in (_tie_points(f), rnd):
+        got = fs._round_f32_lookup(y, sat).astype(np.float64)
+        with np.errstate(all="ignore"):
+            ref = rounder(sat)(y.astype(np.float64))
+        assert same(got, ref).all(), (elem, y[~same(got, ref)][:3])
+
+
+@pytest.mark.parametrize("acc", ["E5M3-ieee", "E4M3", "E5M2", "E2M1", "E3M2", "E4M3-ieee"])
+def test_table_engine_rounding_equals_goldens_rounder(acc):
+    """The table engine's float64 -> code rounding (lookup on the top bits + sticky) decodes to golden's
+    rounder: tie points +-1 float64 ulp, 2^20 random float64 bit patterns (NaN payloads, Inf,
+    subnormals), and the addition / subtraction tables on every pair of codes."""
+    import golden.fastsum as fs
+    from golden.formats import round_to
+
+    f = parse_format(acc)
+    ar = fs._arith(f, None)
+    rng = np.random.default_rng(abs(hash(acc)) % 2**32)
+    ties = _tie_points(f).astype(np.float64)
+    ties = np.concatenate([ties, np.nextafter(ties, np.inf), np.nextafter(ties, -np.inf)])
+    rnd = rng.integers(0, 2**64, 2**20, dtype=np.uint64).view(np.float64)
+    for x in (ties, rnd):
+        with np.errstate(all="ignore"):
+            assert same(ar.dec(ar.enc(x)), round_to(x, f)).all()
+    v = ar.vals
+    with np.errstate(all="ignore"):
+        assert same(ar.dec(ar.add_t), round_to((v[:, None] + v[None, :]).reshape(-1), f)).all()
+        assert same(ar.dec(ar.sub_t), round_to((v[:, None] - v[None, :]).reshape(-1), f)).all()
