@@ -59,10 +59,18 @@ def _float_adder(e: float, m: float) -> dict[str, float]:
 STEP_ADDERS = {0: 1, 1: 4, 2: 4, 3: 7, 4: 4, 5: 7}
 COMBINE_STEPS = {0: 1, 1: 2, 2: 2, 3: 2, 4: 2, 5: 3}
 COMP_REGS = {0: 0, 1: 1, 2: 1, 3: 1, 4: 1, 5: 2}
+# Magnitude comparators (fp_cmp_mag + operand swap) per acc_step, and the rounded additions of acc_final.v
+# (s + c; klein s + (cs + ccs)); naive and kahan return s.
+STEP_CMPS = {0: 0, 1: 0, 2: 1, 3: 0, 4: 1, 5: 2}
+FINAL_ADDERS = {0: 0, 1: 0, 2: 1, 3: 1, 4: 1, 5: 2}
 # Schemes whose finalised result differs from the state s (neumaier/twosum/fasttwosum/klein: s + c).
 FINAL_DIFFERS = {0: False, 1: False, 2: True, 3: True, 4: True, 5: True}
 # Units whose rows are fitted as one group across SCHEME (the scheme enters through the features).
 POOLED = ("acc_tree",)
+# Held-out LUT MAPE is also reported per value of one parameter (validation_table), where the pooled
+# number hides a structure: Kulisch per exponent width (Yosys' scatter is relatively largest on the small
+# registers), the tree per scheme.
+BREAKDOWN = {"acc_kulisch_seq": "EW", "acc_tree": "SCHEME"}
 # Composed designs: checked against the composition of their parts, never fitted themselves.
 COMPOSED = ("mx_dot", "mx_tile")
 
@@ -95,9 +103,12 @@ def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
         # (a step from the zero state), and the pipeline registers of every level (tree_registers()).
         e, m = g.get("EW", 8), g.get("MW", 23)
         sc, n = int(g.get("SCHEME", 0)), g.get("N", 2)
-        adders = (n - 1) * COMBINE_STEPS.get(sc, 2) * STEP_ADDERS.get(sc, 4)
+        steps = (n - 1) * COMBINE_STEPS.get(sc, 2)
+        adders = steps * STEP_ADDERS.get(sc, 4) + FINAL_ADDERS.get(sc, 1)
         f.update({f"add_{k}": adders * v for k, v in _float_adder(e, m).items()})
         f["adders"] = adders
+        # fp_cmp_mag |s| >= |x| and the operand swap muxes of neumaier / fasttwosum / klein steps
+        f["cmp"] = steps * STEP_CMPS.get(sc, 0) * (e + m + 1)
         f["leaf"] = n * STEP_ADDERS.get(sc, 4) * (e + m + 1)
         f.update(tree_registers(g))
     elif top == "acc_kulisch_seq":
@@ -328,7 +339,29 @@ class CostModel:
             tg_s = "" if r["target"] is None else f"{r['target']:.0f}"
             lines.append(f"{r['unit']:<22}{r['metric']:<7}{r['configs']:>8}{r['groups']:>7}"
                          f"{cv_s:>17}{fm_s:>12}{tg_s:>10}  {verdict}")
+        lines += self.breakdown_lines()
         return "\n".join(lines)
+
+    def breakdown_lines(self) -> list[str]:
+        """Held-out LUT MAPE per value of the BREAKDOWN parameter (only right after fit(): a loaded model has
+        no held-out predictions)."""
+        held = getattr(self, "_held_out_lut", {})
+        plists = getattr(self, "_held_out_params", {})
+        out = []
+        for unit, name in BREAKDOWN.items():
+            if unit not in held or unit not in plists:
+                continue
+            meas, pred = held[unit]
+            vals = np.array([p.get(name, -1) for p in plists[unit]])
+            parts = []
+            for v in sorted(set(vals.tolist())):
+                i = (vals == v) & (meas > 0) & np.isfinite(pred)
+                if i.any():
+                    mape = float(np.mean(np.abs(pred[i] - meas[i]) / meas[i]) * 100)
+                    parts.append(f"{name}={v}: {mape:.1f} % ({int(i.sum())})")
+            if parts:
+                out.append(f"  {unit} lut held-out MAPE by {name} (configs): " + ", ".join(parts))
+        return (["", "held-out LUT MAPE per parameter value:"] + out) if out else []
 
     def plot_residuals(self, path: str | Path, df=None) -> Path:
         """Predicted vs measured (log-log) and relative residuals per unit, saved as PNG."""
@@ -430,6 +463,7 @@ def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
     n_fit = int((~df["unit"].isin(COMPOSED)).sum())
     model = CostModel(source=f"{n_fit} synthesis rows")
     model._held_out_lut = {}  # type: ignore[attr-defined]  # unit -> (measured, k-fold held-out prediction)
+    model._held_out_params = {}  # type: ignore[attr-defined]  # unit -> parameters of those rows
     for unit, sub in df.groupby("unit"):
         top = str(sub["top"].iloc[0])
         if top in COMPOSED or str(unit) in COMPOSED:
@@ -454,6 +488,7 @@ def fit(df, folds: int = 5, metrics=MODEL_METRICS) -> CostModel:
                 if m == "lut":
                     held[np.array(idx)] = ho
         model._held_out_lut[str(unit)] = (sub["lut"].to_numpy(float), held)  # type: ignore[attr-defined]
+        model._held_out_params[str(unit)] = plist  # type: ignore[attr-defined]
         model.units[str(unit)] = {"top": top, "categorical": cats, "groups": fitted, "defaults": shared}
     model.data_hash = data_hash(df)
     model._last_df = df  # type: ignore[attr-defined]

@@ -104,3 +104,32 @@ def test_held_out_error_of_the_shipped_model_is_reported_per_unit():
     for r in rows:
         if r["metric"] in ("lut", "ff") and r["configs"] >= 8:
             assert r["cv_mape"] is not None and r["cv_mape"] >= 0
+
+
+def test_tree_features_follow_the_rtl_structure():
+    """acc_tree: acc_final's rounded additions (s + c; klein two) and the |s| >= |x| comparators of the
+    branchy schemes are counted; neumaier and fasttwosum have the same datapath (src/acc_step.v)."""
+    base = {"EW": 4, "MW": 3, "CEW": 4, "CMW": 3, "N": 2}
+    f = {sc: costmodel.features("acc_tree", {**base, "SCHEME": sc}) for sc in range(6)}
+    assert [f[sc]["adders"] for sc in range(6)] == [1, 8, 9, 15, 9, 23]
+    assert f[1]["cmp"] == f[3]["cmp"] == f[0]["cmp"] == 0
+    assert f[2]["cmp"] == f[4]["cmp"] == 2 * 8 and f[5]["cmp"] == 3 * 2 * 8
+    assert f[2] == f[4]
+    four = costmodel.features("acc_tree", {**base, "SCHEME": 4, "N": 4})
+    assert four["adders"] == 3 * 2 * 4 + 1 and four["cmp"] == 3 * 2 * 8
+
+
+def test_held_out_breakdown_per_parameter_value():
+    rng = np.random.default_rng(4)
+    rows = []
+    for e in (4, 5, 6):
+        for m in (2, 3, 5, 7):
+            for n in (16, 64, 1024):
+                fw = costmodel.kulisch_width(e, m, n)
+                lut = (20 + 9 * fw + 2 * fw * math.ceil(math.log2(fw))) * (1 + 0.05 * rng.standard_normal())
+                rows.append({"unit": "acc_kulisch_seq", "top": "acc_kulisch_seq", "status": "ok", "lut": round(lut),
+                             "ff": fw + 13, "carry": fw // 4, "dsp": 0,
+                             "params": json.dumps({"EW": e, "MW": m, "MAXLEN": n, "SPECIAL": 0, "OVF": 1})})
+    table = costmodel.fit(pd.DataFrame(rows)).validation_table()
+    line = next(s for s in table.splitlines() if "by EW" in s)
+    assert "EW=4:" in line and "EW=6:" in line and "(12)" in line
