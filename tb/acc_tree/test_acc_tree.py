@@ -42,16 +42,15 @@ def _run(sim, c, count) -> None:
     run_cocotb(SimJob(sim, "acc_tree_lanes", SOURCES, params, "cocotb_acc_tree", HERE, quick_cxx(sim)), cfg)
 
 
-# Build cost, measured (2 shared cores): Verilator emits ~50 kB of C++ per adder instance and shares
-# none of it between instances, so an unrolled N = 8 Klein tree (~170 adders) takes ~1 min to verilate
-# and ~3 min of g++ even at -O0; an N = 32 tree of one scheme is ~4x that, all six schemes ~25x (the
-# old six-scheme N = 31 wrapper never finished).  Icarus compiles any N in seconds and simulates
-# ~0.3 ms per adder evaluation.  So: N <= 3 trees (all six schemes in one build) run on both
-# simulators with >= 2000 sums per set; N = 31 and 32 run on Icarus with a reduced count per set
-# (TREE_BIG_COUNT); golden's pairwise order at every length, >= 1000 included, is covered with
-# >= 2000 sums per set by the streaming acc_pairwise_seq below (same order, same acc_combine node).
+# Build cost, measured (2 shared cores): with module inlining (Verilator's default) every adder copy is
+# its own ~50 kB of C++, and the six-scheme N = 31 wrapper did not compile within 30 min; built with
+# `-fno-inline` (quick_cxx) one N = 32 six-scheme tree verilates and compiles in ~3 min, so N = 31 and 32
+# run on Verilator with >= 2000 sums per set.  Icarus compiles any N in seconds but evaluates the deep
+# combinational node chains event by event (one N = 32 six-scheme E4M3 tree: ~115 s CPU for 32 sums), so
+# it runs N = 31/32 with a reduced count (TREE_BIG_COUNT, documented in docs/rtl.md).  Golden's pairwise
+# order at lengths >= 1000 is covered with >= 2000 sums per set by the streaming acc_pairwise_seq below
+# (same order, same acc_combine node).
 DEFAULT = [((E4M3, E4M3), 3, "all"), ((BF16, FP16), 3, "all")]
-# measured: one N = 32 six-scheme E4M3 tree, 32 sums, Icarus: 115 s CPU (`TREE_BIG_COUNT` sums per set)
 TREE_BIG_COUNT = 32
 
 
@@ -69,12 +68,16 @@ def test_acc_tree_full(sim, c):
     _run(sim, c, 2000)
 
 
+BIG = [(s, n, "all") for s in SETS for n in (31, 32)]
+
+
 @pytest.mark.full
-@pytest.mark.parametrize("sim,c", sim_params([(s, n, "all") for s in SETS[:3] for n in (31, 32)], key=_key,
-                                             sims=_only("icarus")))
+@pytest.mark.parametrize("sim,c", sim_params(BIG, key=_key, sims=_only("verilator"))
+                         + sim_params(BIG[:6], key=_key, sims=_only("icarus")))
 def test_acc_tree_big_full(sim, c):
-    """N = 31 (odd pass-ups at every level) and N = 32 (full levels): Icarus, reduced count."""
-    _run(sim, c, TREE_BIG_COUNT)
+    """N = 31 (odd pass-ups at every level) and N = 32 (full levels): >= 2000 sums per set on Verilator,
+    TREE_BIG_COUNT on Icarus (E4M3, FP16, BF16)."""
+    _run(sim, c, 2000 if sim == "verilator" else TREE_BIG_COUNT)
 
 
 # ---- acc_pairwise_seq: golden's pairwise order over long streamed sums (length >= 1000) ----
