@@ -179,13 +179,15 @@ def _f32_rounding_table(fmt: FloatFormat) -> tuple[np.ndarray, np.uint32, np.uin
 
 
 def _round_f32_lookup(y: np.ndarray, fmt: FloatFormat) -> np.ndarray:
-    """golden's RNE rounding of float32 values y into fmt (m <= 22; every result exact in float32), as
-    float32, by one table lookup per value (_f32_rounding_table)."""
+    """golden's RNE rounding of float32 values y (no NaN) into fmt (m <= 22; every result exact in
+    float32), as float32, by one table lookup per value (_f32_rounding_table).  The key
+    2 * (b >> sh) + sticky is computed as (b >> sh) + ((b + mask) >> sh): b + mask carries into the
+    kept bits exactly when a low bit is set, and does not overflow 32 bits for any pattern but NaN."""
     table, sh, mask = _f32_rounding_table(fmt)
     b = np.ascontiguousarray(y, dtype=np.float32).view(np.uint32)
-    key = b >> sh
-    key <<= np.uint32(1)
-    key |= (b & mask) != 0
+    key = b + mask
+    key >>= sh
+    key += b >> sh
     return table.take(key.view(np.int32))
 
 
@@ -225,7 +227,7 @@ def _mx_parts(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False):
     amax = _block_absmax(x32.reshape(*xm.shape[:-1], -1, k))
     if not np.isfinite(amax).all():  # NaN / Inf inputs (or beyond float32): the reference itself
         return None
-    use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and np.array_equal(x32, xm)
+    use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and (x32 is xm or np.array_equal(x32, xm))
     if not use32:
         amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
     s = shared_exponent(amax.astype(np.float64), f, scale_rule)[..., None]

@@ -87,6 +87,11 @@ def mx_values(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
     return np.take(v, np.arange(n), axis=ax)
 
 
+def _to_f32(x: np.ndarray) -> np.ndarray:
+    """FP32 rounding as float32 values (the IEEE conversion, = f32_cast without widening back)."""
+    return np.asarray(x).astype(np.float32)
+
+
 def _mm32(a: np.ndarray, b: np.ndarray, out32: bool = False) -> np.ndarray:
     """fp32 batched matmul through torch (BLAS), returned as float64 (out32: as float32): the statistical
     mode's 'exact' sums are fp32 sums of the (fp32-representable) quantised terms."""
@@ -140,6 +145,7 @@ def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> n
 def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32, mx=None) -> tuple[np.ndarray, np.ndarray]:
     """Stage 2 up to the numerators: (e, count of allowed keys per row); f32: the FP32 rounding,
     mx: the MX quantiser (default golden's mx_values)."""
+    count = np.broadcast_to(np.sum(allowed, axis=-1), s.shape[:-1])  # before broadcasting: fewer rows
     allowed = np.broadcast_to(allowed, s.shape)
     if cfg.scores.fmt is not None:
         s = (mx or mx_values)(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
@@ -147,7 +153,7 @@ def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
         e = np.where(allowed, f32(np.exp(np.subtract(s, m, dtype=np.float64))), 0.0)  # float32 s: in float64
-    return e, allowed.sum(axis=-1)
+    return e, count
 
 
 def _scores(q, k, scaling, bias, dot) -> np.ndarray:
@@ -207,8 +213,8 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         s = f32_cast((dot.astype(np.float64) + e_qk) * scaling)
     if bias is not None:
         s = f32_cast(s + np.asarray(bias, dtype=np.float64))
-    e, count = _softmax_parts(s, allowed, cfg, f32_cast, mx_values_fast)
-    exact = e.sum(axis=-1)
+    e, count = _softmax_parts(s, allowed, cfg, _to_f32, mx_values_fast)  # e: float32 (exact FP32 values)
+    exact = e.sum(axis=-1, dtype=np.float64)
     denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=e.max(axis=-1))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p = (e / denom[..., None]).astype(np.float32)  # FP32 rounding (the IEEE conversion)

@@ -398,7 +398,7 @@ def _tie_points(f) -> np.ndarray:
 def test_f32_rounding_lookup_equals_goldens_rounder(elem):
     """The float32 rounding table (golden's rounder on one representative per key) == golden's rounder:
     every tie point of the format +-1 float32 ulp, and 2^20 random float32 bit patterns (all
-    exponents: subnormals, Inf and NaN of every payload included)."""
+    exponents: subnormals and Inf included; NaN is outside the lookup's domain)."""
     import golden.fastsum as fs
     from golden.formats import rounder
 
@@ -406,6 +406,7 @@ def test_f32_rounding_lookup_equals_goldens_rounder(elem):
     sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
     rng = np.random.default_rng(abs(hash(elem)) % 2**32)
     rnd = rng.integers(0, 2**32, 2**20, dtype=np.uint64).astype(np.uint32).view(np.float32)
+    rnd = rnd[~np.isnan(rnd)]  # the lookup's precondition (mx_values sends NaN blocks to golden itself)
     for y in (_tie_points(f), rnd):
         got = fs._round_f32_lookup(y, sat).astype(np.float64)
         with np.errstate(all="ignore"):
