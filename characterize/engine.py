@@ -40,6 +40,10 @@ QCOLS = [f"q{int(round(p * 1000)):04d}" for p in PROBS]
 # the same quantiles of err / ulp_acc(sum|x|) (the natural unit when the error is one final rounding of
 # a sum of positive terms: it follows the binade of the result, a sawtooth in n that u*sum|x| cannot follow)
 UQCOLS = [f"uq{int(round(p * 1000)):04d}" for p in PROBS]
+# the same quantiles of sum|x| itself: the error model's input.  For sums of positive terms sum|x| is the
+# exact sum, whose position on F_acc's grid decides the final rounding; the model's held-out check
+# predicts from these (the inputs of the held-out sums), never from their errors
+SQCOLS = [f"sq{int(round(p * 1000)):04d}" for p in PROBS]
 STATS = ("mean", "std", "p50", "p99", "max")
 
 
@@ -200,6 +204,20 @@ def _stats(v: np.ndarray) -> dict[str, float]:
     }
 
 
+def _std_se(v: np.ndarray) -> float:
+    """Standard error of the sample standard deviation of v, from its 4th central moment:
+    sqrt(m4 - s^4) / (2 s sqrt(N)) (exact for any law as N grows; with rare large errors, e.g. FP32 sums
+    of MX products that are mostly exact, it is large, as it should be)."""
+    v = v[np.isfinite(v)]
+    if v.size < 2:
+        return np.nan
+    d = v - v.mean()
+    s2 = float(np.mean(d * d))
+    if s2 <= 0:
+        return 0.0
+    return float(np.sqrt(max(float(np.mean(d**4)) - s2 * s2, 0.0)) / (2 * np.sqrt(s2 * v.size)))
+
+
 def row_metrics(
     value: np.ndarray, hi: np.ndarray, lo: np.ndarray, sum_abs: np.ndarray, minnz: np.ndarray,
     scheme: str, order: str, n: int, acc, comp,
@@ -216,6 +234,7 @@ def row_metrics(
     for name, arr in (("rel_exact", rel_exact), ("rel_sumabs", rel_sumabs), ("ulp", ulps)):
         for k, v in _stats(arr).items():
             row[f"{name}_{k}"] = v
+    row["rel_sumabs_std_se"] = _std_se(rel_sumabs[finite])
     fin_rs = rel_sumabs[finite]
     qs = np.quantile(fin_rs, PROBS) if fin_rs.size else np.full(len(PROBS), np.nan)
     row.update(dict(zip(QCOLS, qs.tolist())))
@@ -223,8 +242,10 @@ def row_metrics(
         ulpsa = (err / bounds.ulp(sum_abs, fa))[finite]
     row["ulpsa_mean"] = float(ulpsa.mean()) if ulpsa.size else np.nan
     row["ulpsa_std"] = float(ulpsa.std(ddof=1)) if ulpsa.size > 1 else 0.0
+    row["ulpsa_std_se"] = _std_se(ulpsa)
     uqs = np.quantile(ulpsa, PROBS) if ulpsa.size else np.full(len(PROBS), np.nan)
     row.update(dict(zip(UQCOLS, uqs.tolist())))
+    row.update(dict(zip(SQCOLS, np.quantile(sum_abs, PROBS).tolist() if sum_abs.size else [np.nan] * len(PROBS))))
     row["exact_frac"] = float(np.mean(err[finite] == 0)) if finite.any() else np.nan
     row["nonfinite"] = int((~finite).sum())
     with np.errstate(divide="ignore"):

@@ -5,10 +5,8 @@ What is modelled.  For one (scheme, order, acc, comp, dist) the error of an accu
 err = computed - exact (the exact sum of the terms as rounded into F_acc), divided by a unit, is a
 random variable r(n).  The unit is per entry ('norm'): 'sumabs' = u * sum|x| (u = F_acc's unit
 roundoff; right when many roundings of partial sums add up), or 'ulp' = ulp_acc(sum|x|) (right when
-the error is one final rounding of a positive sum: it follows the binade of the result, a sawtooth
-in n); the fit picks the one whose spread is smoother in n over the training lengths.  n = 1 has no
-error (the one element is already in F_acc).  The model stores, at training lengths n_i (log-spaced,
-2 ... n_max):
+the error follows the binade of the result).  n = 1 has no error (the one element is already in
+F_acc).  The model stores, at training lengths n_i (log-spaced, 2 ... n_max):
     q_i   41 quantiles of r(n_i) at p = 0, 0.025, ..., 1 (min and max of the measured trials at the ends),
     m_i   the mean of r(n_i) (bias), s_i its standard deviation (spread).
 Between training lengths, mean is interpolated linearly and spread log-linearly in log n (a local
@@ -16,22 +14,44 @@ power law), and quantiles linearly; a sample is drawn by inverse-CDF from the in
 and then standardised to the interpolated mean and spread.  Beyond n_max the spread is extrapolated
 with the power law of the last three training lengths (a warning says so once).
 
+Final-rounding mode ('fr').  The computed result is a number of F_acc: computed = RN_acc(S + D) for the
+exact sum S and the deviation D of the value the last operation rounds.  For non-negative terms
+(POSITIVE_DISTS) S = sum|x| is the sampler's own input, so the final rounding's position on the grid
+of F_acc is known: where D is small next to ulp(S) (Kulisch, compensated sums with a wide comp format,
+any sum while the spread is about one rounding) the error is a deterministic sawtooth of S (binade
+position frac(log2 S) and, once the trials' S lie within one ulp, the position inside the ulp) that no
+function of n can follow.  The fr mode models d = D / (u S) by 41 quantiles per node and samples
+err = RN_acc(S + d u S) - S.  Fitting d (a deconvolution): the measured error quantiles, shifted by
+the mean final rounding of the measured sums (the table's 41 quantiles of sum|x| per length) and
+scaled about their mean by the alpha in [0, 1.5] whose predicted spread matches the measured one
+(alpha = 0: the error is the rounding alone, e.g. Kulisch).  Between nodes d's quantiles are
+interpolated linearly in log n and rounded once.  A predicted spread in this mode is the spread of
+RN_acc(S_j + d_k u S_j) - S_j over FR_SUMS values S_j of the sums' sum|x| (mid-probabilities of their
+quantiles) and FR_DEVS values d_k.  The fr mode holds on the intervals between two training nodes
+where it is chosen (below), the smooth mode elsewhere (and beyond n_max).
+
+Model choice, on the training lengths only (leave-one-out, LOO: each interior training length
+predicted from the other training lengths): the unit with the fewer LOO points outside +-20 % (then
+the smaller mean |deviation|; ties: sumabs); for POSITIVE_DISTS a training node is an fr node when
+the fr mode's LOO deviation there is within +-20 % or smaller than the smooth mode's (end nodes take
+their neighbour's choice).  No held-out length takes part in any choice.
+
 Fit quality stored per entry: (a) a global power law  spread = a * u * n^b  (and |bias| likewise),
 least squares in log-log over the training lengths with n u <= 0.1 (before the n u ~ 1 breakdown),
-with its R^2; (b) the held-out check: the measured spread at lengths NOT used for the model
-(every other length of the sweep) against the model's prediction there, in the entry's unit;
-a point passes if |pred/meas - 1| <= 20 %, or if both are below 0.01 (negligible next to one rounding
-of the sum; e.g. FP32 sums of MX products that are mostly exact).  `pass` stays this strict rule.
-Every point outside it is classified explicitly (holdout['outside'], counts points_sawtooth /
-points_noise / points_unexplained):
+with its R^2, the LOO scores per mode and the number of fr intervals; (b) the held-out check: the
+measured spread at lengths NOT used for the model (every other length of the sweep) against the
+model's prediction there, in the entry's unit (in fr intervals: the prediction for the held-out sums'
+own sum|x|, the sampler's input, never their errors); a point passes if |pred/meas - 1| <= 20 %, or if
+both are below 0.01 (negligible next to one rounding of the sum; e.g. FP32 sums of MX products that are
+mostly exact).  `pass` stays this strict rule.  Every point outside it is classified explicitly
+(holdout['outside'], counts points_sawtooth / points_noise / points_unexplained):
     'sawtooth'    the measured spread is a local extremum in n beyond the tolerance (> 1.2x or < 1/1.2 of
-                  the spreads at both neighbouring training lengths): the spread is not a smooth function
-                  of n there (binade alignment of the sums), so no model interpolating in n predicts it;
-    'noise'       |pred - meas| <= 2 standard errors of the measured spread (from the measured quantiles'
-                  4th moment and the number of trials): the measurement cannot resolve +-20 %;
+                  the spreads at both neighbouring training lengths) that the model did not follow;
+    'noise'       |pred - meas| <= 2 standard errors of the measured spread (the engine's
+                  rel_sumabs_std_se / ulpsa_std_se, from the trials' 4th moment; for older tables from
+                  the measured quantiles): the measurement cannot resolve +-20 %;
     'unexplained' anything else (reported, not excused).
-Shipped model (256 trials): 4376 / 4472 held-out points within +-20 % (97.9 %); of the 96 others,
-64 sawtooth, 14 noise, 18 unexplained (0.4 %).
+Shipped model (256 trials): SHIPPED_NUMBERS
 
 Row-conditioned entries (ROW_DISTS, RowEntry): fitted on rows of terms captured from a real model
 (quant/rowmodel.py for softmax numerators of real attention), conditioned per row on n and
@@ -69,6 +89,15 @@ NEAREST: dict[str, tuple[str, ...]] = {
     "swamping": ("uniform", "softmax", "normal", "mx_products"),
 }
 NO_COMP = ("naive", "kulisch")
+# distributions of non-negative terms: their exact sum IS sum|x|, so its position on F_acc's grid (and
+# with it the final rounding of the result) is known from the sampler's input; these get the
+# final-rounding mode ('fr', module doc) where it predicts better on the training lengths
+POSITIVE_DISTS = ("uniform", "softmax", "lognormal", "swamping")
+# the fr mode's predicted distribution is evaluated on FR_SUMS values of sum|x| (mid-probabilities of its
+# measured quantiles: many, because where sum|x| spans many ulps their final roundings are a Monte Carlo
+# sample of a uniform law) x FR_DEVS values of the pre-rounding deviation d
+FR_SUMS, FR_DEVS = 512, 32
+FR_MAX_BIAS = 4.0  # fr nodes need |mean d| <= this (units u*sum|x|, i.e. 2 to 4 ulps of S)
 # Distributions fitted on terms captured from a real model rather than drawn from a generator:
 # 'attn_softmax' = softmax numerators exp(s_j - max s) of real attention rows (quant/rowmodel.py),
 # conditioned per row on n and n_eff = sum|x| / max|x| (RowEntry below).
@@ -134,6 +163,36 @@ def _loglin(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.where(pos, geo, (1 - t) * a + t * b)
 
 
+SPREAD_INTERP = "loglin"
+
+
+def _interp_spread(ns: np.ndarray, std: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Spread at lengths n (inside [ns[0], ns[-1]]) from the node spreads: a cubic Hermite curve in
+    log n - log spread with Catmull-Rom tangents (central differences of the neighbouring nodes,
+    one-sided at the ends), so a peak or dip of the spread between nodes is followed rather than cut
+    off; log-linear (or linear, where a spread is 0) on intervals next to a zero spread."""
+    n = np.asarray(n, dtype=np.float64)
+    i, t = _interp_nodes(ns, n)
+    if len(ns) < 3 or SPREAD_INTERP != "cubic":
+        return _loglin(std[i], std[np.minimum(i + 1, len(ns) - 1)], t)
+    x = np.log(ns)
+    pos = std > 0
+    y = np.log(np.where(pos, std, 1.0))
+    k = len(ns)
+    lo = np.concatenate([[0], np.arange(k - 2), [k - 2]])  # tangent at node m from nodes lo[m], hi[m]
+    hi = np.concatenate([[1], np.arange(2, k), [k - 1]])
+    ok = pos[lo] & pos[hi] & pos
+    m = np.where(ok, (y[hi] - y[lo]) / (x[hi] - x[lo]), 0.0)
+    j = i + 1
+    h = x[j] - x[i]
+    t2, t3 = t * t, t * t * t
+    yc = ((2 * t3 - 3 * t2 + 1) * y[i] + (t3 - 2 * t2 + t) * h * m[i] + (-2 * t3 + 3 * t2) * y[j]
+          + (t3 - t2) * h * m[j])
+    cubic = ok[i] & ok[j]
+    with np.errstate(over="ignore"):
+        return np.where(cubic, np.exp(yc), _loglin(std[i], std[j], t))
+
+
 @dataclass
 class Entry:
     """One fitted (scheme, order, acc, comp, dist): values in units of `norm` (see module doc)."""
@@ -147,6 +206,23 @@ class Entry:
     std: np.ndarray
     fit: dict = field(default_factory=dict)
     holdout: dict = field(default_factory=dict)
+    fr_q: np.ndarray | None = None  # (len(ns), P) quantiles of the pre-rounding deviation d (units u*sum|x|)
+    fr_nodes: np.ndarray | None = None  # bool per node: the fr mode holds there
+
+    def fr_lengths(self, n: np.ndarray) -> np.ndarray:
+        """Bool per length: n lies in an interval between two fr nodes (the final-rounding mode applies)."""
+        n = np.asarray(n, dtype=np.float64)
+        if self.fr_q is None or len(self.ns) < 2:
+            return np.zeros(n.shape, dtype=bool)
+        i, _ = _interp_nodes(self.ns, n)
+        both = self.fr_nodes[i] & self.fr_nodes[np.minimum(i + 1, len(self.ns) - 1)]
+        return both & (n > 1) & (n >= self.ns[0]) & (n <= self.ns[-1])
+
+    def fr_quantiles(self, n: np.ndarray) -> np.ndarray:
+        """Quantile rows (len(n), P) of d at lengths n (linear in log n between nodes)."""
+        i, t = _interp_nodes(self.ns, np.asarray(n, dtype=np.float64))
+        j = np.minimum(i + 1, len(self.ns) - 1)
+        return (1 - t)[:, None] * self.fr_q[i] + t[:, None] * self.fr_q[j]
 
     def unit(self, sum_abs: np.ndarray) -> np.ndarray:
         """The error unit for sums with these sum|x| (units of the sums)."""
@@ -173,7 +249,7 @@ class Entry:
         j = np.minimum(i + 1, len(self.ns) - 1)
         q = (1 - t)[:, None] * self.q[i] + t[:, None] * self.q[j]
         mean = (1 - t) * self.mean[i] + t * self.mean[j]
-        std = _loglin(self.std[i], self.std[j], t)
+        std = _interp_spread(self.ns, self.std, n)
         beyond = n > self.ns[-1]
         if beyond.any():
             f = (n[beyond] / self.ns[-1]) ** self.tail_slope()
@@ -186,6 +262,7 @@ class Entry:
         return {
             "u": self.u, "acc": self.acc, "norm": self.norm, "ns": [int(v) for v in self.ns], "q": _sig(self.q), "mean": _sig(self.mean),
             "std": _sig(self.std), "fit": self.fit, "holdout": self.holdout,
+            **({} if self.fr_q is None else {"fr_q": _sig(self.fr_q), "fr_nodes": [bool(b) for b in self.fr_nodes]}),
         }
 
     @classmethod
@@ -193,9 +270,13 @@ class Entry:
         def arr(v):
             return np.array([np.nan if x is None else x for x in v], dtype=np.float64)
 
-        q = np.array([[np.nan if x is None else x for x in row] for row in d["q"]], dtype=np.float64)
-        return cls(float(d["u"]), d["acc"], d["norm"], np.array(d["ns"], dtype=np.float64), q, arr(d["mean"]), arr(d["std"]),
-                   d.get("fit", {}), d.get("holdout", {}))
+        def mat(v):
+            return np.array([[np.nan if x is None else x for x in row] for row in v], dtype=np.float64)
+
+        fr = d.get("fr_q")
+        return cls(float(d["u"]), d["acc"], d["norm"], np.array(d["ns"], dtype=np.float64), mat(d["q"]), arr(d["mean"]),
+                   arr(d["std"]), d.get("fit", {}), d.get("holdout", {}), None if fr is None else mat(fr),
+                   None if fr is None else np.array(d["fr_nodes"], dtype=bool))
 
 
 @dataclass
@@ -400,17 +481,93 @@ def _roughness(ns: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean(np.diff(slope) ** 2))
 
 
+def _grid(q: np.ndarray, k: int) -> np.ndarray:
+    """k values at the mid-probabilities (i + 1/2) / k of the piecewise-linear quantile function q."""
+    return np.interp((np.arange(k) + 0.5) / k, np.linspace(0.0, 1.0, len(q)), q)
+
+
+def _fr_values(S: np.ndarray, d: np.ndarray, u: float, R, unit) -> np.ndarray:
+    """Errors of the final-rounding mode for every pair (sum|x| = S_j, deviation d[..., k]), in units
+    unit(S_j): (RN_acc(S_j + d u S_j) - S_j) / unit(S_j); shape (len(S), *d.shape).  Pairs whose rounding
+    overflows are NaN."""
+    S2 = S.reshape((-1,) + (1,) * d.ndim)
+    with np.errstate(over="ignore", invalid="ignore"):
+        v = (R(S2 + (u * S2) * d[None]) - S2) / unit(S2)
+    return np.where(np.isfinite(v), v, np.nan)
+
+
+FR_ALPHAS = np.linspace(0.0, 1.5, 31)
+
+
+def _fr_calibrate(q: np.ndarray, mean: float, std: float, sq: np.ndarray, u: float, R) -> np.ndarray:
+    """Quantiles of the pre-rounding deviation d (units u*sum|x|) at one training length: the measured
+    error quantiles q (same units) shifted by the mean final rounding of the measured sum|x| (quantiles
+    sq) and scaled about their mean by alpha in [0, 1.5], the alpha whose fr spread matches the measured
+    spread (on a grid of alphas, linear between the two around the match; 0 when even a constant d is
+    too wide, e.g. Kulisch: d = 0, the error IS the final rounding)."""
+    S = _grid(sq, FR_SUMS // 4)
+    qg = _grid(q, FR_DEVS)
+
+    def unit(s):
+        return u * s
+
+    f = _fr_values(S, np.zeros(1), u, R, unit)
+    dm = mean - float(np.nanmean(f)) if np.isfinite(f).any() else mean
+    d = dm + FR_ALPHAS[:, None] * (qg - qg.mean())[None, :]
+    v = _fr_values(S, d, u, R, unit)  # (J, A, K)
+    gap = np.nanstd(np.swapaxes(v, 0, 1).reshape(len(FR_ALPHAS), -1), axis=1) - std
+    gap = np.where(np.isfinite(gap), gap, 0.0)
+    if gap[0] >= 0:
+        a = 0.0
+    elif (gap < 0).all():
+        a = float(FR_ALPHAS[-1])
+    else:
+        j = int(np.argmax(gap >= 0))
+        a = float(FR_ALPHAS[j - 1] + (FR_ALPHAS[j] - FR_ALPHAS[j - 1]) * (-gap[j - 1]) / (gap[j] - gap[j - 1]))
+    return dm + a * (q - qg.mean())
+
+
+def _fr_std(S: np.ndarray, d: np.ndarray, u: float, R, unit) -> float:
+    v = _fr_values(S, d, u, R, unit)
+    return float(np.nanstd(v)) if np.isfinite(v).any() else 0.0
+
+
+def _FR_RULE(lf, lb):
+    return (lf < lb) | (lf <= HOLDOUT_TOL)
+
+
+def _rel_dev(pred: float, meas: float) -> float:
+    if meas < NEGLIGIBLE and pred < NEGLIGIBLE:
+        return 0.0
+    return pred / meas - 1.0 if meas > 0 else math.inf
+
+
+def _loo_score(devs: list[float]) -> tuple[int, float]:
+    a = np.abs(np.asarray(devs, dtype=np.float64))
+    return (int((a > HOLDOUT_TOL).sum()), float(np.mean(np.minimum(a, 1.0))) if a.size else 0.0)
+
+
 def fit_entry(g: pd.DataFrame) -> Entry:
-    """Fit one configuration's model from its table rows (one row per length n)."""
-    from .engine import QCOLS, UQCOLS
+    """Fit one configuration's model from its table rows (one row per length n).
+
+    Model selection uses the training lengths only (leave-one-out: each interior training length
+    predicted from its two training neighbours): the smooth unit (u*sum|x| or ulp(sum|x|)) with the
+    fewer LOO points outside +-20 % (then the smaller mean |deviation|), and, for distributions of
+    non-negative terms, the final-rounding mode at the training nodes where its LOO deviation is smaller."""
+    from golden.formats import rounder
+
+    from .engine import QCOLS, SQCOLS, UQCOLS
 
     g = g[g["n"] > 1].sort_values("n")
     u = float(g["u"].iloc[0])
     acc = str(g["acc"].iloc[0])
+    dist = str(g["dist"].iloc[0]) if "dist" in g else ""
+    fa = acc_format(acc)
     ns_all = g["n"].to_numpy(dtype=np.float64)
     train = np.zeros(len(ns_all), dtype=bool)
     train[::2] = True
     train[-1] = True  # always keep the longest length
+    tidx = np.flatnonzero(train)
     cand = {
         "sumabs": (g[QCOLS].to_numpy(dtype=np.float64) / u, g["rel_sumabs_mean"].to_numpy(dtype=np.float64) / u,
                    g["rel_sumabs_std"].to_numpy(dtype=np.float64) / u),
@@ -418,9 +575,51 @@ def fit_entry(g: pd.DataFrame) -> Entry:
                 g["ulpsa_std"].to_numpy(dtype=np.float64)),
     }
     rough = {k: _roughness(ns_all[train], v[2][train]) for k, v in cand.items()}
-    norm = "ulp" if rough["ulp"] < 0.5 * rough["sumabs"] else "sumabs"
+
+    def w_at(i, i0, i1):
+        return (math.log(ns_all[i]) - math.log(ns_all[i0])) / (math.log(ns_all[i1]) - math.log(ns_all[i0]))
+
+    loo = {}
+    for norm in NORMS:  # each interior training length predicted from the other training lengths
+        s = cand[norm][2]
+        loo[norm] = [_rel_dev(float(_interp_spread(ns_all[np.delete(tidx, j)], s[np.delete(tidx, j)],
+                                                   ns_all[tidx[j]:tidx[j] + 1])[0]), s[tidx[j]])
+                     for j in range(1, len(tidx) - 1)]
+    scores = {k: _loo_score(v) for k, v in loo.items()}
+    norm = min(NORMS, key=lambda k: (scores[k], k != "sumabs"))
     q, mean, std = cand[norm]
     e = Entry(u, acc, norm, ns_all[train], q[train], mean[train], std[train])
+
+    # final-rounding mode (module doc): sums of non-negative terms, where sum|x| is the exact sum
+    sq = g[SQCOLS].to_numpy(dtype=np.float64) if set(SQCOLS) <= set(g.columns) else None
+    fr_q = None
+    if (dist in POSITIVE_DISTS and sq is not None and np.isfinite(sq).all() and (sq > 0).all()
+            and len(tidx) >= 3):
+        R = rounder(fa)
+        qs, ms, ss = cand["sumabs"]
+        fr_q = np.array([_fr_calibrate(qs[i], ms[i], ss[i], sq[i], u, R) for i in tidx])
+        unit = e.unit
+
+        def fr_pred(i, dq):
+            return _fr_std(_grid(sq[i], FR_SUMS), _grid(dq, FR_DEVS), u, R, unit)
+
+        def fr_interp(i, a, b):  # a, b: positions in tidx
+            w = w_at(i, tidx[a], tidx[b])
+            return (1 - w) * fr_q[a] + w * fr_q[b]
+
+        loo_fr = [_rel_dev(fr_pred(tidx[j], fr_interp(tidx[j], j - 1, j + 1)), std[tidx[j]])
+                  for j in range(1, len(tidx) - 1)]
+        lb = np.minimum(np.abs(loo[norm]), 1.0)
+        lf = np.minimum(np.abs(loo_fr), 1.0)
+        inner = _FR_RULE(lf, lb)
+        nodes = np.concatenate([inner[:1], inner, inner[-1:]])
+        # and D within a few ulps of S: far beyond (a stagnated sum, computed ~ constant) D is not independent of S
+        nodes &= np.abs(fr_q.mean(axis=1)) <= FR_MAX_BIAS
+        if (nodes[:-1] & nodes[1:]).any():
+            e.fr_q, e.fr_nodes = fr_q, nodes
+            scores["fr"] = _loo_score(loo_fr)
+        else:
+            fr_q = None
     std_sa = cand["sumabs"][2]
     mean_sa = cand["sumabs"][1]
     pre = train & (ns_all * u <= 0.1)
@@ -429,10 +628,18 @@ def fit_entry(g: pd.DataFrame) -> Entry:
         "bias": _powerlaw(ns_all[pre], np.abs(mean_sa[pre])),
         "range_nu_max": 0.1,
         "roughness": {k: _sig(v, 3) for k, v in rough.items()},
+        "loo": {k: {"outside": v[0], "mean_abs_dev": _sig(v[1], 3)} for k, v in scores.items()},
+        "fr_intervals": int((e.fr_nodes[:-1] & e.fr_nodes[1:]).sum()) if e.fr_q is not None else 0,
     }
     hold = ~train
     if hold.any():
         _, _, pstd = e.predict(ns_all[hold])
+        idx = np.flatnonzero(hold)
+        frl = e.fr_lengths(ns_all[hold])
+        for t in np.flatnonzero(frl):  # the fr prediction for the held-out sums' own sum|x|
+            i = idx[t]
+            pstd[t] = _fr_std(_grid(sq[i], FR_SUMS), _grid(e.fr_quantiles(ns_all[i:i + 1])[0], FR_DEVS), u,
+                              rounder(fa), e.unit)
         meas = std[hold]  # in the entry's own unit (u*sum|x| or ulp(sum|x|)), as the sampler uses it
         with np.errstate(divide="ignore", invalid="ignore"):
             dev = np.where(meas > 0, pstd / meas - 1.0, np.where(pstd > 0, np.inf, 0.0))
@@ -446,13 +653,18 @@ def fit_entry(g: pd.DataFrame) -> Entry:
         #     measured quantiles' 4th moment and the number of trials): the measurement cannot resolve +-20 %.
         idx = np.flatnonzero(hold)
         trials = int(g["trials"].max()) if "trials" in g else 0
+        # standard error of each measured spread: from the trials' 4th moment (engine column), else
+        # from the measured quantiles (tables written before that column existed)
+        col = "rel_sumabs_std_se" if norm == "sumabs" else "ulpsa_std_se"
+        se_meas = (g[col].to_numpy(dtype=np.float64) / (u if norm == "sumabs" else 1.0) if col in g
+                   else np.full(len(ns_all), np.nan))
         why = []
         for t, i in enumerate(idx):
             if ok[t]:
                 why.append("")
                 continue
             nb = [std[j] for j in (i - 1, i + 1) if 0 <= j < len(std) and train[j]]
-            se = _std_stderr(q[i], trials)
+            se = se_meas[i] if np.isfinite(se_meas[i]) else _std_stderr(q[i], trials)
             if nb and (meas[t] > (1 + HOLDOUT_TOL) * max(nb) or meas[t] * (1 + HOLDOUT_TOL) < min(nb)):
                 why.append("sawtooth")
             elif se > 0 and abs(pstd[t] - meas[t]) <= 2 * se:
@@ -470,6 +682,7 @@ def fit_entry(g: pd.DataFrame) -> Entry:
             "outside": {n: w for n, w in zip([int(v) for v in ns_all[hold]], why.tolist()) if w},
             "points_sawtooth": int((why == "sawtooth").sum()), "points_noise": int((why == "noise").sum()),
             "points_unexplained": int((why == "unexplained").sum()),
+            "points_fr": int(frl.sum()),
         }
     return e
 
@@ -662,6 +875,10 @@ class ErrorModel:
                             "extrapolating the spread with the last fitted power law")
         # distinct lengths on the (small) un-broadcast n, then one gather per element
         un, inv = np.unique(n0.ravel(), return_inverse=True)
+        if e.fr_q is not None:
+            fr = e.fr_lengths(un)
+            if fr.any():
+                return self._sample_fr(e, un, inv, fr, n0.shape, sum_abs, rng)
         table = self._table(e, un)
         if not table.any():  # every draw is 0 (e.g. FP32 sums of a few exact MX block values)
             return np.zeros(shape)
@@ -685,6 +902,51 @@ class ErrorModel:
             return z
         return z * e.unit(sum_abs)
 
+    def _sample_fr(self, e: Entry, un: np.ndarray, inv: np.ndarray, fr: np.ndarray, nshape, sum_abs: np.ndarray,
+                   rng: np.random.Generator) -> np.ndarray:
+        """`sample` for an entry with final-rounding intervals (module doc): at lengths in them the error is
+        RN_acc(S + d u S) - S with S = sum|x| (the exact sum of non-negative terms) and d drawn from the
+        interpolated quantiles of the pre-rounding deviation; elsewhere (and where that rounding overflows)
+        the smooth draw, from the same uniform variate."""
+        from golden.formats import rounder
+
+        shape = sum_abs.shape
+        P = e.q.shape[1]
+        p = rng.random(shape) * (P - 1)
+        k = np.minimum(p.astype(np.intp), P - 2)
+        p -= k
+        idx = np.broadcast_to(inv.reshape(nshape) * P, shape) + k
+
+        def draw(table):
+            flat = table.ravel()
+            z = flat[idx + 1] - flat[idx]
+            z *= p
+            z += flat[idx]
+            return z
+
+        memo = e.__dict__.setdefault("_fr_memo", {})
+        missing = [v for v in un.tolist() if v not in memo]
+        if missing:
+            rows = e.fr_quantiles(np.maximum(np.asarray(missing, dtype=np.float64), 1))
+            for v, row in zip(missing, rows):
+                memo[v] = row
+        d = draw(np.stack([memo[v] for v in un.tolist()]))
+        d *= e.u
+        d *= sum_abs
+        d += sum_abs
+        with np.errstate(over="ignore", invalid="ignore"):
+            v = rounder(acc_format(e.acc))(d)
+        v -= sum_abs
+        if fr.all():
+            ok = np.isfinite(v)
+            if ok.all():
+                return v
+            use = ok
+        else:
+            use = np.broadcast_to(fr[inv].reshape(nshape), shape) & np.isfinite(v)
+        smooth = draw(self._table(e, un)) * e.unit(sum_abs)
+        return np.where(use, v, smooth)
+
     def always_zero(self, scheme: str, order: str, acc, comp, dist: str, n) -> bool:
         """True when every error `sample` would draw for sums of these lengths is exactly 0 (e.g. FP32
         sums of a few exact MX block values), so a caller may skip computing sum|x|."""
@@ -692,6 +954,8 @@ class ErrorModel:
         if isinstance(e, RowEntry):
             return False
         un = np.unique(np.asarray(n).ravel())
+        if e.fr_q is not None and e.fr_lengths(un).any():  # the final rounding of S is not known to be 0
+            return False
         return bool(un.size) and not self._table(e, un).any()
 
     def _warn_once(self, wk, msg: str) -> None:

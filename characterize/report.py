@@ -106,6 +106,11 @@ def model_quality_table(model) -> pd.DataFrame:
             "scheme": scheme, "order": order, "acc": acc, "comp": "" if comp == "-" else comp, "dist": dist,
             "spread_a": sp.get("a"), "spread_b": sp.get("b"), "spread_r2": sp.get("r2"),
             "holdout_max_dev": e.holdout.get("max_abs_rel_dev"), "holdout_pass": e.holdout.get("pass"),
+            "unit": getattr(e, "norm", ""), "fr_intervals": e.fit.get("fr_intervals", 0) if e.fit else 0,
+            "holdout_points": e.holdout.get("points"), "holdout_points_pass": e.holdout.get("points_pass"),
+            "holdout_points_fr": e.holdout.get("points_fr", 0),
+            "outside_sawtooth": e.holdout.get("points_sawtooth", 0), "outside_noise": e.holdout.get("points_noise", 0),
+            "outside_unexplained": e.holdout.get("points_unexplained", 0),
         })
     return pd.DataFrame(rows)
 
@@ -241,7 +246,7 @@ def plot_holdout(model, path: str) -> bool:
     ax.loglog(xs, xs * 1.2, "k:", lw=0.8)
     ax.loglog(xs, xs * 0.8, "k:", lw=0.8)
     _loglog_axes(ax, (lo / 2, hi * 2))
-    ax.set_xlabel("measured spread at held-out n  (units of u sum|x|)")
+    ax.set_xlabel("measured spread at held-out n  (entry units: u sum|x| or ulp(sum|x|))")
     ax.set_ylabel("model prediction")
     ax.set_title("Error model on held-out lengths (dotted: +-20 %)")
     fig.tight_layout()
@@ -339,9 +344,17 @@ def write_report(df: pd.DataFrame, spec: Spec, out: str, model=None, facts: pd.D
         imgs = [hp] if plot_holdout(model, hp) else []
         npass = int(mq["holdout_pass"].fillna(False).astype(bool).sum())
         worst = mq.sort_values("holdout_max_dev", ascending=False, na_position="first").head(15)
+        pts = int(mq["holdout_points"].fillna(0).sum())
+        ok = int(mq["holdout_points_pass"].fillna(0).sum())
+        cls = {c: int(mq[f"outside_{c}"].fillna(0).sum()) for c in ("sawtooth", "noise", "unexplained")}
+        nfr = int(mq["holdout_points_fr"].fillna(0).sum())
         sections.append((
             "Fitted error model",
-            f"{len(mq)} fitted configurations; held-out spread within +-20 %: {npass} / {len(mq)}. "
+            f"{len(mq)} fitted configurations; held-out spread within +-20 %: {npass} / {len(mq)} configurations "
+            f"at every held-out length; {ok} / {pts} held-out points ({100.0 * ok / max(pts, 1):.1f} %), "
+            f"{nfr} of them predicted in the final-rounding mode (from the held-out sums' sum|x|). "
+            f"Outside: {pts - ok} ({cls['sawtooth']} sawtooth, {cls['noise']} noise, {cls['unexplained']} unexplained; "
+            "see docs/characterize.md). "
             "Power law spread = a u n^b (units of sum|x|) fitted where n u <= 0.1. Worst held-out cases below; "
             "the full table is model_quality.csv.", imgs, [worst],
         ))

@@ -32,6 +32,9 @@ from golden.formats import FloatFormat, FormatError, parse_format
 
 DISTS = ("uniform", "normal", "lognormal", "student_t", "softmax", "mx_products", "cancellation", "swamping")
 MAX_LENGTH = 2**20
+# layout of the engine's rows (bumped when columns are added: 2 = sum|x| quantiles sq0000..sq1000, 3 = standard errors
+# of the spreads rel_sumabs_std_se, ulpsa_std_se)
+TABLE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -121,6 +124,7 @@ class Spec:
         d = self.to_dict()
         d.pop("name")
         d.pop("p99_threshold")
+        d["table_version"] = TABLE_VERSION  # a cached unit of an older table layout is not reused
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
 
