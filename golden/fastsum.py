@@ -196,7 +196,8 @@ def _block_absmax(xb: np.ndarray) -> np.ndarray:
     halved with np.maximum (NaN propagates, as in .max()), which is several times faster than a
     float reduction over a short inner axis."""
     k = xb.shape[-1]
-    a = np.abs(xb).reshape(-1, k).T.copy()
+    a = np.empty((k, xb.size // k), dtype=xb.dtype)
+    np.abs(xb.reshape(-1, k).T, out=a)
     w = k
     while w > 1:
         w //= 2
@@ -227,7 +228,7 @@ def _mx_parts(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False):
     amax = _block_absmax(x32.reshape(*xm.shape[:-1], -1, k))
     if not np.isfinite(amax).all():  # NaN / Inf inputs (or beyond float32): the reference itself
         return None
-    use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and (x32 is xm or np.array_equal(x32, xm))
+    use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and (xm.dtype == np.float32 or np.array_equal(x32, xm))
     if not use32:
         amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
     s = shared_exponent(amax.astype(np.float64), f, scale_rule)[..., None]
@@ -257,7 +258,8 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
         return mx_quantize(x, _fmt(elem, "elem"), k, axis=axis, scale_rule=scale_rule).values
     f, ax, shape, el, s, use32 = parts
     if use32:
-        v = el * _pow2(s).astype(np.float32)  # exact: a power of two, results in float32's range
+        v = el
+        v *= _pow2(s).astype(np.float32)  # exact: a power of two, results in float32's range
         if not out32:
             v = v.astype(np.float64)
     else:

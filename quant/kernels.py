@@ -152,7 +152,10 @@ def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32
     m = np.max(np.where(allowed, s, -np.inf), axis=-1, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
-        e = np.where(allowed, f32(np.exp(np.subtract(s, m, dtype=np.float64))), 0.0)  # float32 s: in float64
+        d = np.zeros(s.shape)
+        np.subtract(s, m, out=d, where=allowed, dtype=np.float64)  # float32 s: in float64
+        np.exp(d, out=d, where=allowed)  # only allowed keys; masked ones stay exactly 0
+        e = f32(d)
     return e, count
 
 
