@@ -44,6 +44,8 @@ def test_fit_recovers_power_law_and_samples_it():
     assert e.fit["spread"]["b"] == pytest.approx(0.5, abs=0.01)
     assert e.fit["spread"]["a"] == pytest.approx(0.3, rel=0.02)
     assert e.holdout["pass"] and e.holdout["points"] == 6
+    chk = m.check(synthetic_table())
+    assert len(chk) == 13 and chk["pass"].all()
     rng = np.random.default_rng(5)
     for n in (5, 50, 100):  # between training lengths
         sa = np.full(200_000, 0.8 * n)
