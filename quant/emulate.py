@@ -7,7 +7,8 @@ context manager that switches a loaded model to 'apace' with configuration `cfg`
 
 Mode 'off' delegates to transformers' own sdpa function with the same arguments, so logits are
 identical to the unpatched (sdpa) model.  'exact' and 'statistical' convert Q, K, V to float64 numpy
-arrays (exact: fp32 values), compute quant.kernels.attention_exact / attention_statistical and
+arrays (exact: fp32 values; K and V with their own KV heads, which the kernels repeat for grouped-query
+attention), compute quant.kernels.attention_exact / attention_statistical and
 return the output as fp32 (the acc_pv values; exact for accumulators up to FP32).
 """
 
@@ -67,15 +68,14 @@ def apace_attention(module, query, key, value, attention_mask, dropout: float = 
         return sdpa_attention_forward(module, query, key, value, attention_mask, dropout=dropout, scaling=scaling, **kwargs)
     if dropout:
         raise ValueError("parameter 'dropout': the emulated attention is for evaluation only (dropout must be 0)")
-    n_rep = query.shape[1] // key.shape[1]
     if scaling is None:
         scaling = query.shape[-1] ** -0.5
     # statistical mode takes float32 arrays when that is exact (fp32/bf16/fp16 models): half the traffic
     wide = torch.float32 if st.cfg.mode == "statistical" and query.dtype in (torch.float32, torch.bfloat16, torch.float16) \
         else torch.float64
     q = query.detach().to(wide).numpy()
-    k = key.detach().to(wide).repeat_interleave(n_rep, dim=1).numpy()
-    v = value.detach().to(wide).repeat_interleave(n_rep, dim=1).numpy()
+    k = key.detach().to(wide).numpy()  # KV heads are repeated by the kernels (after MX quantisation)
+    v = value.detach().to(wide).numpy()
     allowed, bias = _allowed_and_bias(attention_mask, q.shape[-2], k.shape[-2])
     st.cfg.check_head_dim(q.shape[-1])
     if st.cfg.mode == "exact":

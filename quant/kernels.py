@@ -1,7 +1,8 @@
 """Attention numerics on numpy float64 arrays, built from golden/ (exact mode) or from fp32 sums plus
 sampled accumulation errors (statistical mode).
 
-Shapes: q (B, H, Sq, D), k and v (B, H, Sk, D) (KV heads already repeated), `allowed` a boolean array
+Shapes: q (B, H, Sq, D), k and v (B, Hkv, Sk, D) with H a multiple of Hkv (grouped-query attention:
+query head h uses KV head h // (H / Hkv), as transformers' repeat_kv), `allowed` a boolean array
 broadcastable to (B, H, Sq, Sk) (True: the query may attend to the key), `bias` an additive float
 array of the same shape or None.  Every value is a float64 that holds a value of the stated format.
 
@@ -167,8 +168,17 @@ def _scores(q, k, scaling, bias, dot) -> np.ndarray:
     return s
 
 
+def _repeat_kv(x: np.ndarray, heads: int) -> np.ndarray:
+    """KV heads repeated to `heads` query heads (head h uses KV head h // n_rep), like transformers' repeat_kv."""
+    n_rep = heads // x.shape[1]
+    if n_rep * x.shape[1] != heads:
+        raise ValueError(f"parameters 'k'/'v' must have a number of heads dividing q's ({heads}); got {x.shape[1]}")
+    return x if n_rep == 1 else np.repeat(x, n_rep, axis=1)
+
+
 def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> np.ndarray:
     """Exact-mode attention output (B, H, Sq, D), float64 values in acc_pv's format."""
+    k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])
     s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk))
     e, _ = _softmax_parts(s, allowed, cfg)
     denom = reduce_last(e, cfg.acc_sum)
@@ -202,8 +212,9 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
                            n=np.asarray(n, dtype=np.int64), sum_abs=sum_abs, rng=rng, **kw)
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
 
-    D = q.shape[-1]
-    qv, kv = mx_values_fast(q, cfg.qk, -1, out32=True), mx_values_fast(k, cfg.qk, -1, out32=True)
+    D, H = q.shape[-1], q.shape[1]
+    # MX quantisation is per head, so K and V are quantised once per KV head and then repeated
+    qv, kv = mx_values_fast(q, cfg.qk, -1, out32=True), _repeat_kv(mx_values_fast(k, cfg.qk, -1, out32=True), H)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt, out32=True)
     e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), lambda: _mm32(np.abs(qv), np.abs(kt)))
@@ -221,7 +232,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=e.max(axis=-1))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         p = (e / denom[..., None]).astype(np.float32)  # FP32 rounding (the IEEE conversion)
-    pv_, vv = mx_values_fast(p, cfg.pv, -1, out32=True), mx_values_fast(v, cfg.pv, -2, out32=True)
+    pv_, vv = mx_values_fast(p, cfg.pv, -1, out32=True), _repeat_kv(mx_values_fast(v, cfg.pv, -2, out32=True), H)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
     return out + err(cfg.acc_pv, "mx_products", n, lambda: _mm32(np.abs(pv_), np.abs(vv)))

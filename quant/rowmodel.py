@@ -54,7 +54,7 @@ def capture_rows(model_spec: str | None = None, text: str = CALIB_TEXT, ctx: int
     orig = emu.attention_statistical
 
     def capture(q, k, v, scaling, allowed, bias, c, model_, rng_):
-        s = kernels._scores(q, k, scaling, bias, kernels._mm32)
+        s = kernels._scores(q, kernels._repeat_kv(k, q.shape[1]), scaling, bias, kernels._mm32)
         e, count = kernels._softmax_parts(s, allowed, cfg)
         B, H, Sq, Sk = e.shape
         pos = np.minimum(np.floor(np.exp(rng.uniform(0, np.log(Sq), per_call))).astype(np.int64), Sq - 1)

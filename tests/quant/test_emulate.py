@@ -79,10 +79,13 @@ def test_attention_call_matches_kernel_on_real_layer(tiny_model, ids):
         em.attention_exact = orig
     q, k, v, scaling, allowed = seen["args"]
     S = q.shape[2]
-    assert k.shape[1] == q.shape[1] == 4  # KV heads repeated
+    n_rep = q.shape[1] // k.shape[1]
+    assert q.shape[1] == 4 and n_rep > 1  # KV heads as the model has them: the kernel repeats them
     assert scaling == pytest.approx(16**-0.5)
     assert np.array_equal(allowed[0, 0], np.tril(np.ones((S, S), bool)))
     assert np.array_equal(seen["out"], attention_exact(q, k, v, scaling, allowed, None, cfg))
+    kr, vr = np.repeat(k, n_rep, axis=1), np.repeat(v, n_rep, axis=1)  # transformers' repeat_kv order
+    assert np.array_equal(seen["out"], attention_exact(q, kr, vr, scaling, allowed, None, cfg))
 
 
 class StubErrorModel:

@@ -209,3 +209,24 @@ def test_f32_cast_is_goldens_fp32_rounding():
                         2.0**-149, 2.0**-150, 2.0**-150 * 1.0000001, -(2.0**-151), 2.0**-126 * (1 - 2.0**-25)])
     for v in (x, ties, special):
         assert bits_equal(kernels.f32_cast(v), round_to(v, FP32))
+
+
+def test_grouped_kv_heads_are_repeated_after_quantisation():
+    """K / V with fewer (KV) heads give exactly what the repeated heads give (MX quantisation is per head,
+    so quantising before repeating changes nothing), in both modes; a head count that does not divide is
+    an error."""
+    rng = np.random.default_rng(21)
+    S, D = 19, 16
+    q = rand32(rng, (1, 6, S, D), 2.0)
+    k, v = rand32(rng, (1, 2, S, D), 2.0), rand32(rng, (1, 2, S, D))
+    kr, vr = np.repeat(k, 3, axis=1), np.repeat(v, 3, axis=1)
+    cfg = AttnConfig(qk={"elem": "E4M3", "k": 8}, pv={"elem": "E2M1", "k": 4},
+                     acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"})
+    assert bits_equal(kernels.attention_exact(q, k, v, 0.25, causal(S), None, cfg),
+                      kernels.attention_exact(q, kr, vr, 0.25, causal(S), None, cfg))
+    st = AttnConfig(mode="statistical", **{f: getattr(cfg, f) for f in ("qk", "pv", "acc_pv")})
+    a = kernels.attention_statistical(q, k, v, 0.25, causal(S), None, st, None, np.random.default_rng(0))
+    b = kernels.attention_statistical(q, kr, vr, 0.25, causal(S), None, st, None, np.random.default_rng(0))
+    assert bits_equal(a, b)
+    with pytest.raises(ValueError, match="number of heads"):
+        kernels.attention_exact(q, k[:, :1].repeat(4, axis=1), v[:, :1].repeat(4, axis=1), 0.25, causal(S), None, cfg)
