@@ -99,7 +99,8 @@ POSITIVE_DISTS = ("uniform", "softmax", "lognormal", "swamping")
 # measured quantiles: many, because where sum|x| spans many ulps their final roundings are a Monte Carlo
 # sample of a uniform law) x FR_DEVS values of the pre-rounding deviation d
 FR_SUMS, FR_DEVS = 512, 32
-FR_MAX_BIAS = 4.0  # fr nodes need |mean d| <= this (units u*sum|x|, i.e. 2 to 4 ulps of S)
+FR_MAX_BIAS = 4.0
+FR_ALPHA_MEDIAN = True  # alpha per node replaced by the running median of 3 nodes  # fr nodes need |mean d| <= this (units u*sum|x|, i.e. 2 to 4 ulps of S)
 # Distributions fitted on terms captured from a real model rather than drawn from a generator:
 # 'attn_softmax' = softmax numerators exp(s_j - max s) of real attention rows (quant/rowmodel.py),
 # conditioned per row on n and n_eff = sum|x| / max|x| (RowEntry below).
@@ -501,12 +502,12 @@ def _fr_values(S: np.ndarray, d: np.ndarray, u: float, R, unit) -> np.ndarray:
 FR_ALPHAS = np.linspace(0.0, 1.5, 31)
 
 
-def _fr_calibrate(q: np.ndarray, mean: float, std: float, sq: np.ndarray, u: float, R) -> np.ndarray:
-    """Quantiles of the pre-rounding deviation d (units u*sum|x|) at one training length: the measured
-    error quantiles q (same units) shifted by the mean final rounding of the measured sum|x| (quantiles
-    sq) and scaled about their mean by alpha in [0, 1.5], the alpha whose fr spread matches the measured
-    spread (on a grid of alphas, linear between the two around the match; 0 when even a constant d is
-    too wide, e.g. Kulisch: d = 0, the error IS the final rounding)."""
+def _fr_calibrate(q: np.ndarray, mean: float, std: float, sq: np.ndarray, u: float, R) -> tuple[float, float, float]:
+    """(dm, alpha, c) of the pre-rounding deviation d = dm + alpha (q - c) (units u*sum|x|) at one training
+    length: the measured error quantiles q (same units) shifted by the mean final rounding of the
+    measured sum|x| (quantiles sq) and scaled about their mean c by alpha in [0, 1.5], the alpha whose fr
+    spread matches the measured spread (on a grid of alphas, linear between the two around the match;
+    0 when even a constant d is as wide, e.g. Kulisch: d = 0, the error IS the final rounding)."""
     S = _grid(sq, FR_SUMS // 4)
     qg = _grid(q, FR_DEVS)
 
@@ -519,14 +520,14 @@ def _fr_calibrate(q: np.ndarray, mean: float, std: float, sq: np.ndarray, u: flo
     v = _fr_values(S, d, u, R, unit)  # (J, A, K)
     gap = np.nanstd(np.swapaxes(v, 0, 1).reshape(len(FR_ALPHAS), -1), axis=1) - std
     gap = np.where(np.isfinite(gap), gap, 0.0)
-    if gap[0] >= 0:
+    if gap[0] >= 0:  # even a constant d is as wide as the measured spread
         a = 0.0
     elif (gap < 0).all():
         a = float(FR_ALPHAS[-1])
     else:
         j = int(np.argmax(gap >= 0))
         a = float(FR_ALPHAS[j - 1] + (FR_ALPHAS[j] - FR_ALPHAS[j - 1]) * (-gap[j - 1]) / (gap[j] - gap[j - 1]))
-    return dm + a * (q - qg.mean())
+    return dm, a, float(qg.mean())
 
 
 def _fr_std(S: np.ndarray, d: np.ndarray, u: float, R, unit) -> float:
@@ -599,7 +600,12 @@ def fit_entry(g: pd.DataFrame) -> Entry:
             and len(tidx) >= 3):
         R = rounder(fa)
         qs, ms, ss = cand["sumabs"]
-        fr_q = np.array([_fr_calibrate(qs[i], ms[i], ss[i], sq[i], u, R) for i in tidx])
+        cal = [_fr_calibrate(qs[i], ms[i], ss[i], sq[i], u, R) for i in tidx]
+        alpha = np.array([c[1] for c in cal])
+        if FR_ALPHA_MEDIAN and len(alpha) >= 3:  # alpha varies smoothly in n: a running median of 3 drops
+            pad = np.concatenate([alpha[:1], alpha, alpha[-1:]])  # single-node spikes fitted to noise
+            alpha = np.median(np.stack([pad[:-2], pad[1:-1], pad[2:]]), axis=0)
+        fr_q = np.array([dm + a * (qs[i] - c) for (dm, _, c), a, i in zip(cal, alpha, tidx)])
         unit = e.unit
 
         def fr_pred(i, dq):
