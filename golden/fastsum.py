@@ -152,6 +152,13 @@ def _pow2(e: np.ndarray) -> np.ndarray:
     return ((np.asarray(e, dtype=np.int64) + 1023) << 52).view(np.float64)
 
 
+@lru_cache(maxsize=256)
+def _sat(f: FloatFormat) -> FloatFormat:
+    """The saturating version of element format f (what mx_quantize rounds elements into)."""
+    return f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
+
+
+@lru_cache(maxsize=256)
 def _fits_f32(f) -> bool:
     """Whether the float32 path of mx_values applies to element format f: every MX value (element x 2^s,
     s in -127..127) and every scaled input is exact in float32 (element significands of <= 11 bits
@@ -188,7 +195,7 @@ def _round_f32_lookup(y: np.ndarray, fmt: FloatFormat) -> np.ndarray:
     key = b + mask
     key >>= sh
     key += b >> sh
-    return table.take(key.view(np.int32))
+    return table.take(key.view(np.int32), mode="wrap")  # keys are in range; 'wrap' skips numpy's checked path
 
 
 def _block_absmax(xb: np.ndarray) -> np.ndarray:
@@ -235,12 +242,10 @@ def _mx_parts(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False):
     if use32:
         xb = x32.reshape(*xm.shape[:-1], -1, k)
         # the scaling is exact in float32: a power of two, no overflow, results of >= 2^-149 granularity
-        sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
-        el = _round_f32_lookup(xb * _pow2(-s).astype(np.float32), sat)
+        el = _round_f32_lookup(xb * _pow2(-s).astype(np.float32), _sat(f))
     else:
         xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
-        sat = f if f.overflow == "saturate" or f.is_int else f.with_overflow("saturate")
-        el = rounder(sat)(xb * _pow2(-s))
+        el = rounder(_sat(f))(xb * _pow2(-s))
     return f, ax, xm.shape, el, s, use32
 
 
@@ -394,7 +399,7 @@ class _TableArith:
         key = b >> self.sh
         key <<= np.uint64(1)
         key |= (b & self.sticky_mask) != 0
-        return self.rnd_t.take(key.view(np.int64))
+        return self.rnd_t.take(key.view(np.int64), mode="wrap")  # keys are in range
 
     def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return self.enc(a * b)
