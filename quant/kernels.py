@@ -150,7 +150,7 @@ def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32
     allowed = np.broadcast_to(allowed, s.shape)
     if cfg.scores.fmt is not None:
         s = (mx or mx_values)(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
-    m = np.max(np.where(allowed, s, -np.inf), axis=-1, keepdims=True)
+    m = np.max(s, axis=-1, where=allowed, initial=-np.inf, keepdims=True)
     m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
         d = np.zeros(s.shape)
