@@ -28,7 +28,11 @@ scaled about their mean by the alpha in [0, 1.5] whose predicted spread matches 
 interpolated linearly in log n and rounded once.  A predicted spread in this mode is the spread of
 RN_acc(S_j + d_k u S_j) - S_j over FR_SUMS values S_j of the sums' sum|x| (mid-probabilities of their
 quantiles) and FR_DEVS values d_k.  The fr mode holds on the intervals between two training nodes
-where it is chosen (below), the smooth mode elsewhere (and beyond n_max).
+where it is chosen (below), the smooth mode elsewhere (and beyond n_max).  alpha is smoothed over the
+nodes (running median of 3: a single-node spike is measurement noise fitted), and a node qualifies
+only with |mean d| <= FR_MAX_BIAS (a few ulps): far beyond, e.g. a stagnated sum whose computed value
+is nearly constant, D is not independent of S and the mode does not apply.  `predict` returns the
+smooth mode's moments also in fr intervals; `sample` draws from the fr mode there.
 
 Model choice, on the training lengths only (leave-one-out, LOO: each interior training length
 predicted from the other training lengths): the unit with the fewer LOO points outside +-20 % (then
@@ -166,34 +170,11 @@ def _loglin(a: np.ndarray, b: np.ndarray, t: np.ndarray) -> np.ndarray:
     return np.where(pos, geo, (1 - t) * a + t * b)
 
 
-SPREAD_INTERP = "loglin"
-
-
 def _interp_spread(ns: np.ndarray, std: np.ndarray, n: np.ndarray) -> np.ndarray:
-    """Spread at lengths n (inside [ns[0], ns[-1]]) from the node spreads: a cubic Hermite curve in
-    log n - log spread with Catmull-Rom tangents (central differences of the neighbouring nodes,
-    one-sided at the ends), so a peak or dip of the spread between nodes is followed rather than cut
-    off; log-linear (or linear, where a spread is 0) on intervals next to a zero spread."""
-    n = np.asarray(n, dtype=np.float64)
-    i, t = _interp_nodes(ns, n)
-    if len(ns) < 3 or SPREAD_INTERP != "cubic":
-        return _loglin(std[i], std[np.minimum(i + 1, len(ns) - 1)], t)
-    x = np.log(ns)
-    pos = std > 0
-    y = np.log(np.where(pos, std, 1.0))
-    k = len(ns)
-    lo = np.concatenate([[0], np.arange(k - 2), [k - 2]])  # tangent at node m from nodes lo[m], hi[m]
-    hi = np.concatenate([[1], np.arange(2, k), [k - 1]])
-    ok = pos[lo] & pos[hi] & pos
-    m = np.where(ok, (y[hi] - y[lo]) / (x[hi] - x[lo]), 0.0)
-    j = i + 1
-    h = x[j] - x[i]
-    t2, t3 = t * t, t * t * t
-    yc = ((2 * t3 - 3 * t2 + 1) * y[i] + (t3 - 2 * t2 + t) * h * m[i] + (-2 * t3 + 3 * t2) * y[j]
-          + (t3 - t2) * h * m[j])
-    cubic = ok[i] & ok[j]
-    with np.errstate(over="ignore"):
-        return np.where(cubic, np.exp(yc), _loglin(std[i], std[j], t))
+    """Spread at lengths n from the node spreads: log-linear in log n between the two nodes around n
+    (linear where one of them is 0); clipped to the end nodes."""
+    i, t = _interp_nodes(ns, np.asarray(n, dtype=np.float64))
+    return _loglin(std[i], std[np.minimum(i + 1, len(ns) - 1)], t)
 
 
 @dataclass
@@ -535,7 +516,8 @@ def _fr_std(S: np.ndarray, d: np.ndarray, u: float, R, unit) -> float:
     return float(np.nanstd(v)) if np.isfinite(v).any() else 0.0
 
 
-def _FR_RULE(lf, lb):
+def _fr_node_rule(lf, lb):
+    """fr node: its LOO |deviation| (capped at 1) within the tolerance or below the smooth mode's."""
     return (lf < lb) | (lf <= HOLDOUT_TOL)
 
 
@@ -619,7 +601,7 @@ def fit_entry(g: pd.DataFrame) -> Entry:
                   for j in range(1, len(tidx) - 1)]
         lb = np.minimum(np.abs(loo[norm]), 1.0)
         lf = np.minimum(np.abs(loo_fr), 1.0)
-        inner = _FR_RULE(lf, lb)
+        inner = _fr_node_rule(lf, lb)
         nodes = np.concatenate([inner[:1], inner, inner[-1:]])
         # and D within a few ulps of S: far beyond (a stagnated sum, computed ~ constant) D is not independent of S
         nodes &= np.abs(fr_q.mean(axis=1)) <= FR_MAX_BIAS
