@@ -1,8 +1,10 @@
-"""Exact fast paths for two golden operations, for callers that evaluate many of them at once
+"""Exact fast paths for golden operations, for callers that evaluate many of them at once
 (quant/'s exact attention).  Each function returns bit for bit what the reference function named in
-its docstring returns (tests/golden/test_fastsum.py proves it on random inputs for every element
-format, k, accumulator format and scheme that applies); each falls back to the reference function
-where its exactness condition does not hold, so it is always safe to call.
+its docstring returns (tests/golden/test_fastsum.py proves it on random and adversarial inputs for
+every element format, k, accumulator format, scheme and order that applies); each falls back to the
+reference function where its exactness condition does not hold, so it is always safe to call.
+No rounding is implemented here: every rounding is golden.formats.rounder, applied directly, or
+looked up in a table that rounder built, or IEEE float32 arithmetic where that is the same function.
 
 1. MX block values of a whole matrix product (reference: golden.mx.block_values on every
    (row, column) pair).  Every element product of two MX element formats is an integer multiple of
@@ -21,7 +23,14 @@ where its exactness condition does not hold, so it is always safe to call.
 
 3. MX dequantised values (reference: golden.mx.mx_quantize(...).values): `mx_values`, the same
    shared exponents, exact power-of-two scalings, and RNE with saturation in float32 by a table lookup
-   where every value involved is exact in float32, else golden's own rounder.
+   where every value involved is exact in float32, else golden's own rounder; `mx_quantize_fast`
+   returns the whole MXTensor the same way.
+
+4. Accumulation engines (reference: golden.accumulate.accumulate(...).value): `accumulate_values`,
+   `product_sum_values` (sums of element products) and `mx_dot_values` (MX dot products, blocks
+   streamed into the recurrence) run golden's recurrences on float32 arrays for FP32 accumulators and
+   on golden-built addition / subtraction tables of codes for accumulators of <= 9 bits (see the
+   section "exact accumulation engines" below).
 """
 
 from __future__ import annotations
