@@ -22,11 +22,14 @@ Exact mode, per attention call (docs/quant.md has the full contract):
     multiple of k; masked P are exact zeros), and each output element is the MX dot product along
     the key axis with acc_pv (or, with 'none', golden.accumulate of the Sk exact products).
 The vectorised exact parts are golden's own public fast paths (golden/fastsum.py, proved bit-identical
-to golden.mx.block_values and golden.accumulate by tests/golden/test_fastsum.py):
-  * golden.fastsum.mx_block_matmul: block sums by one batched float64 matmul where that is exact,
-    else golden.mx.block_values on the broadcast operands;
-  * golden.fastsum.accumulate_values: Kulisch over a narrow accumulator as one exact float64 sum
-    rounded once, else golden.accumulate.
+to golden.mx.mx_quantize, golden.mx.block_values and golden.accumulate by tests/golden/test_fastsum.py):
+  * golden.fastsum.mx_quantize_fast: golden's MX quantisation, element rounding by a lookup in a table
+    built with golden's rounder where every value is exact in float32;
+  * golden.fastsum.mx_dot_values / product_sum_values / accumulate_values: golden's accumulation
+    recurrences on float32 arrays (FP32 accumulators) or on golden-built tables of codes (accumulators
+    of <= 9 bits), MX block sums by batched float64 matmuls where exact, blocks / products streamed
+    into the recurrence; Kulisch over a narrow accumulator as one exact float64 sum rounded once;
+    otherwise golden's own functions.
 """
 
 from __future__ import annotations
@@ -49,7 +52,6 @@ def f32_cast(x: np.ndarray) -> np.ndarray:
     bit), in one pass; the statistical mode's FP32 roundings use it."""
     with np.errstate(over="ignore"):
         return np.asarray(x, dtype=np.float64).astype(np.float32).astype(np.float64)
-CHUNK_ELEMS = 1 << 22  # elements per temporary product array (float64: 32 MiB)
 
 
 # ---------------------------------------------------------------------- building blocks
@@ -123,12 +125,6 @@ def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = Fals
 
 
 mx_values_torch = mx_values_fast  # the former name (a torch port), kept for callers
-
-
-def _row_chunks(rows: int, per_row: int):
-    step = max(1, CHUNK_ELEMS // max(per_row, 1))
-    for r0 in range(0, rows, step):
-        yield slice(r0, min(rows, r0 + step))
 
 
 def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> np.ndarray:
