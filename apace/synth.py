@@ -97,6 +97,41 @@ def dependencies(top: str, src_dir: Path = SRC_DIR) -> list[Path]:
     return sorted(seen)
 
 
+_DIRECTIVE_RE = re.compile(r"^\s*`(ifdef|ifndef|else|elsif|endif)\b\s*([A-Za-z_][A-Za-z0-9_$]*)?")
+
+
+def synthesis_view(text: str) -> str:
+    """A Verilog source as Yosys synthesises it, for the cache key: comments removed, `ifdef SYNTHESIS` /
+    `ifndef SYNTHESIS` regions resolved with SYNTHESIS defined (Yosys' read_verilog defines it), trailing
+    blanks and empty lines dropped.  So a comment or simulation-only code (e.g. fp_add_mix's settling
+    register for Icarus) changes no key; anything Yosys reads does.  Other preprocessor conditionals are
+    kept verbatim."""
+    out: list[str] = []
+    stack: list[list] = []  # ["syn", branch taken under SYNTHESIS] or ["other"]
+    for line in _COMMENT_RE.sub("", text).splitlines():
+        m = _DIRECTIVE_RE.match(line)
+        if m:
+            kind, name = m.group(1), m.group(2)
+            if kind in ("ifdef", "ifndef") and name == "SYNTHESIS":
+                stack.append(["syn", kind == "ifdef"])
+                continue
+            if kind in ("ifdef", "ifndef"):
+                stack.append(["other"])
+            elif stack and stack[-1][0] == "syn":
+                if kind == "elsif":
+                    raise SynthError("`elsif after `ifdef SYNTHESIS is not supported in src/ (use `else)")
+                if kind == "else":
+                    stack[-1][1] = not stack[-1][1]
+                else:
+                    stack.pop()
+                continue
+            elif kind == "endif" and stack:
+                stack.pop()
+        if all(e[1] for e in stack if e[0] == "syn") and line.strip():
+            out.append(line.rstrip())
+    return "\n".join(out) + "\n"
+
+
 def module_parameters(top: str, src_dir: Path = SRC_DIR) -> list[str]:
     """Names of the `parameter`s declared in the file that defines `top` (localparams excluded)."""
     path = module_index(src_dir)[top]
@@ -152,14 +187,22 @@ class SynthJob:
         return dependencies(self.top, self.src_dir)
 
     def rtl_hash(self) -> str:
+        """SHA-256 of the source files exactly as they are (provenance column `rtl_hash`)."""
         h = hashlib.sha256()
         for path in self.sources():
             h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
         return h.hexdigest()
 
+    def synthesis_hash(self) -> str:
+        """SHA-256 of the sources as Yosys synthesises them (`synthesis_view`): the cache key's RTL part."""
+        h = hashlib.sha256()
+        for path in self.sources():
+            h.update(path.name.encode() + b"\0" + synthesis_view(path.read_text()).encode() + b"\0")
+        return h.hexdigest()
+
     def key(self) -> str:
-        """Content hash: Yosys version + script template + top + parameters + RTL contents."""
-        payload = json.dumps([yosys_version(), SCRIPT_TEMPLATE, self.top, self.params, self.rtl_hash()])
+        """Content hash: Yosys version + script template + top + parameters + RTL as synthesised."""
+        payload = json.dumps([yosys_version(), SCRIPT_TEMPLATE, self.top, self.params, self.synthesis_hash()])
         return hashlib.sha256(payload.encode()).hexdigest()[:24]
 
     def script(self, files: Sequence[str]) -> str:

@@ -63,9 +63,28 @@ def test_key_depends_on_dependency_contents_only(tmp_path):
         synth.SynthJob.make("tiny_add", {"W": 4, "REG": 1}, src_dir=src).key()
     (src / "other.v").write_text("module other; wire x; endmodule\n")
     assert synth.SynthJob.make("tiny_mac", {"W": 4}, src_dir=src).key() == k0
-    (src / "tiny_add.v").write_text((src / "tiny_add.v").read_text() + "\n// edited\n")
+    add = (src / "tiny_add.v").read_text()
+    # a comment or simulation-only code is not what Yosys synthesises: same key, new provenance hash
+    h0 = synth.SynthJob.make("tiny_mac", {"W": 4}, src_dir=src).rtl_hash()
+    (src / "tiny_add.v").write_text(add + "\n// edited\n`ifndef SYNTHESIS\nmodule sim_only; endmodule\n`endif\n")
+    assert synth.SynthJob.make("tiny_mac", {"W": 4}, src_dir=src).key() == k0
+    assert synth.SynthJob.make("tiny_mac", {"W": 4}, src_dir=src).rtl_hash() != h0
+    # what synthesis reads changes the key: code, or the SYNTHESIS branch of a conditional
+    (src / "tiny_add.v").write_text(add + "\n`ifdef SYNTHESIS\nmodule syn_only; endmodule\n`endif\n")
+    assert synth.SynthJob.make("tiny_mac", {"W": 4}, src_dir=src).key() != k0
+    (src / "tiny_add.v").write_text(add + "\nmodule extra; endmodule\n")
     assert synth.SynthJob.make("tiny_mac", {"W": 4}, src_dir=src).key() != k0
     assert synth.SynthJob.make("tiny_mac", {"W": 5}, src_dir=src).key() != k0
+
+
+def test_synthesis_view_resolves_synthesis_conditionals():
+    text = ("module m(input a, output y);  // top\n/* block\ncomment */\n`ifdef SYNTHESIS\n  assign y = a;\n"
+            "`else\n  reg r; always @* r <= a; assign y = r;\n`endif\n`ifdef OTHER\n  wire w;\n`endif\n"
+            "`ifndef SYNTHESIS\n  initial $display(\"sim\");\n`endif\nendmodule\n")
+    assert synth.synthesis_view(text) == ("module m(input a, output y);\n  assign y = a;\n`ifdef OTHER\n  wire w;\n"
+                                          "`endif\nendmodule\n")
+    with pytest.raises(synth.SynthError, match="elsif"):
+        synth.synthesis_view("`ifdef SYNTHESIS\n`elsif X\n`endif\n")
 
 
 def test_interrupted_sweep_keeps_finished_rows(tmp_path, monkeypatch):
