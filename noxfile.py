@@ -86,8 +86,8 @@ def sim_mx(session: nox.Session) -> None:
 def sim_mx_full(session: nox.Session) -> None:
     """MX acceptance matrix: every scheme x INT8/E2M1/E4M3/E5M2 x k 2/8/32 x 1/2/16 blocks, both simulators (long).
 
-    Cost (docs/rtl_mx.md): Verilator 9-83 s of simulation per mx_dot build plus its compile; Icarus 640-1000 s
-    of CPU per mx_dot build (the level-2 accumulators dominate), 2-3.5 CPU-hours for the 12 builds."""
+    Cost (docs/rtl_mx.md): Verilator 9-83 s of simulation per mx_dot build plus its compile; Icarus (1 008 dot
+    products per scheme and build) 75-530 s per mx_dot build, 55 min for the 12 builds and 3 tiles."""
     session.run(
         "pytest", "-n", os.environ.get("APACE_JOBS", "2"), "--dist", "loadgroup", "tb/mx_dot", "tb/mx_tile",
         "-m", "full", *session.posargs, env={"APACE_SIM_FULL": "1"},
