@@ -124,9 +124,6 @@ def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = Fals
     return np.take(v, np.arange(n), axis=ax) if pad else v
 
 
-mx_values_torch = mx_values_fast  # the former name (a torch port), kept for callers
-
-
 def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> np.ndarray:
     """C = A @ B (A (..., M, K), B (..., K, N)) with golden numerics: MX along K with stage `st`
     (or plain exact products for 'none') and the accumulator `spec` across blocks / products."""
