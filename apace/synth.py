@@ -186,19 +186,19 @@ class SynthJob:
     def sources(self) -> list[Path]:
         return dependencies(self.top, self.src_dir)
 
-    def rtl_hash(self) -> str:
-        """SHA-256 of the source files exactly as they are (provenance column `rtl_hash`)."""
+    def _sources_hash(self, view) -> str:
         h = hashlib.sha256()
         for path in self.sources():
-            h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+            h.update(path.name.encode() + b"\0" + view(path) + b"\0")
         return h.hexdigest()
+
+    def rtl_hash(self) -> str:
+        """SHA-256 of the source files exactly as they are (provenance column `rtl_hash`)."""
+        return self._sources_hash(Path.read_bytes)
 
     def synthesis_hash(self) -> str:
         """SHA-256 of the sources as Yosys synthesises them (`synthesis_view`): the cache key's RTL part."""
-        h = hashlib.sha256()
-        for path in self.sources():
-            h.update(path.name.encode() + b"\0" + synthesis_view(path.read_text()).encode() + b"\0")
-        return h.hexdigest()
+        return self._sources_hash(lambda p: synthesis_view(p.read_text()).encode())
 
     def key(self) -> str:
         """Content hash: Yosys version + script template + top + parameters + RTL as synthesised."""
