@@ -280,7 +280,8 @@ def units(spec: Spec) -> list[tuple[str, str]]:
 
 
 def run_unit(spec: Spec, acc: str, scheme: str) -> pd.DataFrame:
-    """All orders and compensation formats of one (acc, scheme) over every distribution and length."""
+    """All orders and compensation formats of one (acc, scheme) over every distribution and length
+    (with spec.rel_se_target > 0, cells whose spread is not yet resolved get more trials: `_refine`)."""
     fa = acc_format(acc, "accs")
     xa, didx = _inputs(spec, acc)
     refs = _references(spec, acc)
@@ -288,28 +289,128 @@ def run_unit(spec: Spec, acc: str, scheme: str) -> pd.DataFrame:
     for sch, order, a, comp in spec.configs():
         if a != acc or sch != scheme:
             continue
-        if scheme == "kulisch":
-            # golden's Kulisch result is round_pair(hi, lo) of its exact state; the references are that state
-            ns = spec.lengths() if order == "sequential" else spec.pairwise_lengths()
-            vals = {n: round_pair(refs[n][0], refs[n][1], fa) for n in ns}
-        elif order == "sequential":
-            vals = sequential_prefix_values(xa, scheme, fa, comp, spec.lengths())
-        else:
-            vals = pairwise_values(xa, scheme, fa, comp, spec.pairwise_lengths())
-        for n, v in vals.items():
-            hi, lo, sabs, minnz = refs[n]
-            for di, dist in enumerate(spec.dists):
-                m = didx == di
+        ns = spec.lengths() if order == "sequential" else spec.pairwise_lengths()
+        vals = _values(xa, refs, scheme, order, fa, comp, ns)
+        for di, dist in enumerate(spec.dists):
+            m = didx == di
+            cells = {n: (v[m], refs[n][0][m], refs[n][1][m], refs[n][2][m], refs[n][3][m]) for n, v in vals.items()}
+            if spec.rel_se_target > 0:
+                cells = _refine(spec, fa, scheme, order, comp, dist, cells)
+            for n, cell in cells.items():
                 row = {
-                    "spec": spec.name, "spec_digest": spec.digest(), "seed": spec.seed, "trials": spec.trials,
+                    "spec": spec.name, "spec_digest": spec.digest(), "seed": spec.seed, "trials": int(len(cell[0])),
                     "scheme": scheme, "order": order, "acc": fa.label(), "acc_spec": acc, "acc_e": fa.e,
                     "acc_m": fa.m, "comp": comp_label(comp), "u": fa.unit_roundoff, "dist": dist,
                     "kappa_target": float(spec.kappa) if dist == "cancellation" else np.nan,
                     "n": int(n), "nu": n * fa.unit_roundoff,
                 }
-                row.update(row_metrics(v[m], hi[m], lo[m], sabs[m], minnz[m], scheme, order, int(n), fa, comp))
+                row.update(row_metrics(*cell, scheme, order, int(n), fa, comp))
                 rows.append(row)
     return pd.DataFrame(rows)
+
+
+def _values(xa: np.ndarray, refs: dict, scheme: str, order: str, fa, comp, ns) -> dict[int, np.ndarray]:
+    """Results of `scheme` on the first n elements of every row of xa, for each n in ns."""
+    if scheme == "kulisch":
+        # golden's Kulisch result is round_pair(hi, lo) of its exact state; the references are that state
+        return {n: round_pair(refs[n][0], refs[n][1], fa) for n in ns}
+    if order == "sequential":
+        return sequential_prefix_values(xa, scheme, fa, comp, ns)
+    return pairwise_values(xa, scheme, fa, comp, ns)
+
+
+# distributions whose first L elements of a row of max_n have the same law as a row of L elements (iid terms,
+# or iid MX blocks of 32 from the row's start, or a fixed first term): extra trials need only L columns
+PREFIX_INVARIANT = ("uniform", "normal", "lognormal", "student_t", "mx_products", "swamping")
+_REFINE_ELEMS = 1 << 22
+NEGLIGIBLE = 0.01  # = error_model.NEGLIGIBLE (spreads below this many u*sum|x| count as equal)  # extra input rows are generated and summed in chunks of about this many elements
+
+
+def _spread_rel_se(cell, fa) -> float:
+    """Relative standard error of a cell's measured spread: the larger over the units u*sum|x| and
+    ulp(sum|x|) of std_se / std (0 when every trial is exact, inf for a non-finite result)."""
+    value, hi, lo, sabs, _ = cell
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        err = (value - hi) - lo
+        ok = np.isfinite(err)
+        err, sabs = err[ok], sabs[ok]
+        worst = 0.0
+        for r in (np.where(sabs > 0, err / sabs, 0.0), err / bounds.ulp(sabs, fa)):
+            r = r[np.isfinite(r)]
+            sd = float(r.std()) if r.size > 1 else 0.0
+            if sd > 0:
+                worst = max(worst, _std_se(r) / sd)
+    return worst
+
+
+def _unresolved(cell, fa, target: float) -> bool:
+    """The cell's spread is not resolved: relative standard error above `target`, unless the spread is
+    resolved as negligible (spread + 3 standard errors below NEGLIGIBLE u*sum|x|; the error model's
+    held-out check counts spreads below that as equal)."""
+    if _spread_rel_se(cell, fa) <= target:
+        return False
+    value, hi, lo, sabs, _ = cell
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        r = ((value - hi) - lo) / (fa.unit_roundoff * sabs)
+    r = r[np.isfinite(r)]
+    return not (r.size > 1 and float(r.std()) + 3 * _std_se(r) < NEGLIGIBLE)
+
+
+def _has_error(cell) -> bool:
+    value, hi, lo = cell[:3]
+    with np.errstate(invalid="ignore", over="ignore"):
+        return bool(np.any((value - hi) - lo != 0))
+
+
+def _extra_rows(spec: Spec, fa, dist: str, batch: int, rows: int, L: int):
+    """`rows` fresh input rows (rounded into fa) of `dist`, first L elements, from the random stream of
+    adaptive batch `batch` (disjoint from the base inputs' streams), and their references at every
+    length <= L of the sweep: (x, {n: (hi, lo, sum|x|, smallest nonzero |x|)})."""
+    width = L if dist in PREFIX_INVARIANT else spec.max_n
+    rng = np.random.default_rng([spec.seed, DISTS.index(dist), 7919, batch + 1])
+    chunk = max(1, _REFINE_ELEMS // width)
+    parts = []
+    for r0 in range(0, rows, chunk):
+        parts.append(generate(dist, min(chunk, rows - r0), width, rng, spec.kappa, acc_m=fa.m)[:, :L])
+    x = rounder(fa)(np.concatenate(parts, axis=0))
+    ns = [n for n in sorted(set(spec.lengths()) | set(spec.pairwise_lengths())) if n <= L]
+    absx = np.abs(x)
+    csum = np.cumsum(absx, axis=1)
+    minnz = np.minimum.accumulate(np.where(absx > 0, absx, np.inf), axis=1)
+    hi, lo = exact_prefix_sums(x, ns)
+    return x, {n: (hi[:, j], lo[:, j], csum[:, n - 1], minnz[:, n - 1]) for j, n in enumerate(ns)}
+
+
+def _refine(spec: Spec, fa, scheme: str, order: str, comp, dist: str, cells: dict) -> dict:
+    """Adaptive trials for one (config, dist): while some cell has fewer than spec.max_trials trials and
+    either its spread has a relative standard error above spec.rel_se_target (`_spread_rel_se`) or no
+    trial has any error although other lengths of the same (config, dist) have errors (a spread of 0
+    measured from too few trials of a rare event is not a measurement), double the trials of the cells
+    that need it with fresh rows (batch b of the same rows for every such cell: one pass of the scheme
+    over their longest length).  Returns the cells with the extra trials appended."""
+    cells = dict(cells)
+    batch = 0
+    while True:
+        some_error = {n for n, c in cells.items() if _has_error(c)}
+        need = [n for n, c in cells.items()
+                if n > 1 and len(c[0]) < spec.max_trials
+                and (_unresolved(c, fa, spec.rel_se_target) or (some_error and n not in some_error))]
+        if not need:
+            return cells
+        L = max(need)
+        k = min(max(len(cells[n][0]) for n in need), spec.max_trials - min(len(cells[n][0]) for n in need))
+        chunk = max(1, _REFINE_ELEMS // L)
+        got: dict[int, list] = {n: [] for n in need}
+        for r0 in range(0, k, chunk):  # in chunks of rows: long lengths x many trials would not fit in memory
+            x, refs = _extra_rows(spec, fa, dist, batch * 1024 + r0 // chunk, min(chunk, k - r0), L)
+            vals = _values(x, refs, scheme, order, fa, comp, need)
+            for n in need:
+                got[n].append((vals[n], *refs[n]))
+        for n in need:
+            extra = min(len(cells[n][0]), spec.max_trials - len(cells[n][0]))  # this cell doubles (capped)
+            add = [np.concatenate([p[i] for p in got[n]])[:extra] for i in range(5)]
+            cells[n] = tuple(np.concatenate([a, b]) for a, b in zip(cells[n], add))
+        batch += 1
 
 
 def _unit_path(cache_dir: str, spec: Spec, acc: str, scheme: str) -> str:

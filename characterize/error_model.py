@@ -77,7 +77,7 @@ import pandas as pd
 
 from golden.accumulate import ORDERS, SCHEMES
 
-from .spec import DISTS, acc_format
+from .spec import DISTS, RESOLVE_REL_SE, acc_format
 
 DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "error_model.json")
 HOLDOUT_TOL = 0.20
@@ -521,6 +521,32 @@ def _fr_node_rule(lf, lb):
     return (lf < lb) | (lf <= HOLDOUT_TOL)
 
 
+def _rel_se(g: pd.DataFrame, u: float) -> np.ndarray:
+    """Relative standard error of each row's measured spread, the larger over the two units (0 where the
+    spread is 0; 0 for tables without the standard-error columns)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.zeros(len(g))
+        for s, se in (("rel_sumabs_std", "rel_sumabs_std_se"), ("ulpsa_std", "ulpsa_std_se")):
+            if se in g:
+                sd = g[s].to_numpy(dtype=np.float64)
+                r = np.where(sd > 0, g[se].to_numpy(dtype=np.float64) / np.where(sd > 0, sd, 1.0), 0.0)
+                out = np.fmax(out, np.where(np.isfinite(r), r, np.inf))
+    return out
+
+
+def _resolved(g: pd.DataFrame, u: float) -> np.ndarray:
+    """Rows whose measured spread can validate the model at +-20 % (RESOLVE_REL_SE): its relative standard
+    error is at most a third of the tolerance, or the spread is resolved as negligible (spread + 3 standard
+    errors below NEGLIGIBLE u*sum|x|, where the held-out rule counts spreads as equal).  The engine's
+    adaptive trials (spec rel_se_target) run each cell until this holds or its trial cap is reached."""
+    res = _rel_se(g, u) <= RESOLVE_REL_SE
+    if "rel_sumabs_std_se" in g:
+        s = g["rel_sumabs_std"].to_numpy(dtype=np.float64) / u
+        se = g["rel_sumabs_std_se"].to_numpy(dtype=np.float64) / u
+        res |= np.isfinite(se) & (s + 3 * se < NEGLIGIBLE)
+    return res
+
+
 def _rel_dev(pred: float, meas: float) -> float:
     if meas < NEGLIGIBLE and pred < NEGLIGIBLE:
         return 0.0
@@ -643,6 +669,7 @@ def fit_entry(g: pd.DataFrame) -> Entry:
         #     measured quantiles' 4th moment and the number of trials): the measurement cannot resolve +-20 %.
         idx = np.flatnonzero(hold)
         trials = int(g["trials"].max()) if "trials" in g else 0
+        trials_n = g["trials"].to_numpy(dtype=np.int64) if "trials" in g else np.zeros(len(ns_all), dtype=np.int64)
         # standard error of each measured spread: from the trials' 4th moment (engine column), else
         # from the measured quantiles (tables written before that column existed)
         col = "rel_sumabs_std_se" if norm == "sumabs" else "ulpsa_std_se"
@@ -662,17 +689,23 @@ def fit_entry(g: pd.DataFrame) -> Entry:
             else:
                 why.append("unexplained")
         why = np.array(why)
+        # resolution (module doc): only a measured spread whose own standard error resolves the tolerance
+        # validates the model; the others are counted and listed, not scored
+        res = _resolved(g, u)[hold]
         e.holdout = {
             "units": "u*sum|x|" if norm == "sumabs" else "ulp(sum|x|)", "ns": [int(v) for v in ns_all[hold]], "measured_std": _sig(meas),
             "predicted_std": _sig(pstd), "rel_dev": _sig(np.where(finite, dev, np.nan)),
-            "points_pass": int(ok.sum()), "points": int(ok.size),
-            "max_abs_rel_dev": _sig(float(np.max(np.abs(dev[~ok]))) if (~ok).any() and np.isfinite(dev[~ok]).all()
-                                    else (0.0 if ok.all() else None)),
-            "pass": bool(ok.all()),
-            "outside": {n: w for n, w in zip([int(v) for v in ns_all[hold]], why.tolist()) if w},
-            "points_sawtooth": int((why == "sawtooth").sum()), "points_noise": int((why == "noise").sum()),
-            "points_unexplained": int((why == "unexplained").sum()),
-            "points_fr": int(frl.sum()),
+            "resolved": [bool(b) for b in res], "trials": [int(v) for v in trials_n[hold]],
+            "points_pass": int((ok & res).sum()), "points": int(res.sum()),
+            "points_unresolved": int((~res).sum()), "points_unresolved_pass": int((ok & ~res).sum()),
+            "max_abs_rel_dev": _sig(float(np.max(np.abs(dev[~ok & res]))) if (~ok & res).any()
+                                    and np.isfinite(dev[~ok & res]).all() else (0.0 if (ok | ~res).all() else None)),
+            "pass": bool((ok | ~res).all()),
+            "outside": {n: w for n, w, r in zip([int(v) for v in ns_all[hold]], why.tolist(), res) if w and r},
+            "unresolved": {int(n): _sig(float(v), 3) for n, v, r in zip(ns_all[hold], _rel_se(g, u)[hold], res) if not r},
+            "points_sawtooth": int(((why == "sawtooth") & res).sum()), "points_noise": int(((why == "noise") & res).sum()),
+            "points_unexplained": int(((why == "unexplained") & res).sum()),
+            "points_fr": int((frl & res).sum()),
         }
     return e
 
@@ -940,8 +973,9 @@ class ErrorModel:
     def check(self, df: pd.DataFrame) -> pd.DataFrame:
         """The model's predicted spread against the measured one for every row (n > 1) of a characterisation
         table (e.g. a sweep with another seed): one row per (entry key, n) with measured and predicted
-        spread in the entry's unit (fr intervals: predicted for the table's own sum|x| quantiles), rel_dev
-        and pass (the held-out rule: within +-20 %, or both below 0.01)."""
+        spread in the entry's unit (fr intervals: predicted for the table's own sum|x| quantiles), rel_dev,
+        pass (the held-out rule: within +-20 %, or both below 0.01), the row's trials and whether its
+        measured spread is resolved (`_resolved`: only those can validate the model)."""
         from golden.formats import rounder
 
         from .engine import SQCOLS
@@ -963,10 +997,13 @@ class ErrorModel:
                 R = rounder(acc_format(e.acc))
                 for t in np.flatnonzero(fr):
                     pred[t] = _fr_std(_grid(sq[t], FR_SUMS), _grid(e.fr_quantiles(n[t:t + 1])[0], FR_DEVS), e.u, R, e.unit)
+            res = _resolved(g, e.u)
+            tr = g["trials"].to_numpy(dtype=np.int64) if "trials" in g else np.zeros(len(n), dtype=np.int64)
             for t in range(len(n)):
                 dv = _rel_dev(float(pred[t]), float(meas[t]))
-                out.append({"key": k, "n": int(n[t]), "fr": bool(fr[t]), "measured_std": float(meas[t]),
-                            "predicted_std": float(pred[t]), "rel_dev": dv, "pass": abs(dv) <= HOLDOUT_TOL})
+                out.append({"key": k, "n": int(n[t]), "fr": bool(fr[t]), "trials": int(tr[t]), "resolved": bool(res[t]),
+                            "measured_std": float(meas[t]), "predicted_std": float(pred[t]), "rel_dev": dv,
+                            "pass": abs(dv) <= HOLDOUT_TOL})
         return pd.DataFrame(out)
 
     def always_zero(self, scheme: str, order: str, acc, comp, dist: str, n) -> bool:

@@ -20,7 +20,7 @@ import pandas as pd
 from golden.accumulate import SCHEMES
 
 from . import bounds
-from .spec import Spec, acc_format
+from .spec import RESOLVE_REL_SE, Spec, acc_format
 
 PLOT_DISTS = ("uniform", "normal")  # error-vs-n figures: uniform for every format, normal for BF16 only
 
@@ -109,6 +109,9 @@ def model_quality_table(model) -> pd.DataFrame:
             "unit": getattr(e, "norm", ""), "fr_intervals": e.fit.get("fr_intervals", 0) if e.fit else 0,
             "holdout_points": e.holdout.get("points"), "holdout_points_pass": e.holdout.get("points_pass"),
             "holdout_points_fr": e.holdout.get("points_fr", 0),
+            "holdout_points_unresolved": e.holdout.get("points_unresolved", 0),
+            "holdout_trials_min": min(e.holdout.get("trials") or [0]) or None,
+            "holdout_trials_max": max(e.holdout.get("trials") or [0]) or None,
             "outside_sawtooth": e.holdout.get("points_sawtooth", 0), "outside_noise": e.holdout.get("points_noise", 0),
             "outside_unexplained": e.holdout.get("points_unexplained", 0),
         })
@@ -229,17 +232,24 @@ def plot_heatmaps(df: pd.DataFrame, order: str, n: int, path: str) -> bool:
 
 def plot_holdout(model, path: str) -> bool:
     plt = _plt()
-    meas, pred = [], []
+    meas, pred, res = [], [], []
     for e in model.entries.values():
         h = e.holdout
-        for m, p in zip(h.get("measured_std", []), h.get("predicted_std", [])):
+        rs = h.get("resolved") or [True] * len(h.get("measured_std", []))
+        for m, p, r in zip(h.get("measured_std", []), h.get("predicted_std", []), rs):
             if m and p and m > 0 and p > 0:
                 meas.append(m)
                 pred.append(p)
+                res.append(bool(r))
     if not meas:
         return False
     fig, ax = plt.subplots(figsize=(6, 6))
-    ax.loglog(meas, pred, ".", ms=3, alpha=0.5)
+    r = np.array(res)
+    ma, pa = np.array(meas), np.array(pred)
+    ax.loglog(ma[r], pa[r], ".", ms=3, alpha=0.5, label="resolved (validates the model)")
+    if (~r).any():
+        ax.loglog(ma[~r], pa[~r], "x", ms=3, alpha=0.4, color="grey", label="unresolved (excluded)")
+    ax.legend(loc="upper left", fontsize=8)
     lo, hi = min(meas + pred), max(meas + pred)
     xs = np.array([lo, hi])
     ax.loglog(xs, xs, "k-", lw=0.8)
@@ -348,15 +358,27 @@ def write_report(df: pd.DataFrame, spec: Spec, out: str, model=None, facts: pd.D
         ok = int(mq["holdout_points_pass"].fillna(0).sum())
         cls = {c: int(mq[f"outside_{c}"].fillna(0).sum()) for c in ("sawtooth", "noise", "unexplained")}
         nfr = int(mq["holdout_points_fr"].fillna(0).sum())
+        nun = int(mq["holdout_points_unresolved"].fillna(0).sum())
+        tr = df.loc[df["n"] > 1, "trials"]
         sections.append((
             "Fitted error model",
-            f"{len(mq)} fitted configurations; held-out spread within +-20 %: {npass} / {len(mq)} configurations "
-            f"at every held-out length; {ok} / {pts} held-out points ({100.0 * ok / max(pts, 1):.1f} %), "
-            f"{nfr} of them predicted in the final-rounding mode (from the held-out sums' sum|x|). "
-            f"Outside: {pts - ok} ({cls['sawtooth']} sawtooth, {cls['noise']} noise, {cls['unexplained']} unexplained; "
-            "see docs/characterize.md). "
+            f"{len(mq)} fitted configurations. Held-out check: at every held-out length (every other length of "
+            f"the sweep; never used for fitting) the predicted spread against the measured one, pass within +-20 %. "
+            f"A measured spread validates the model only when it is resolved: its standard error (from the trials' "
+            f"4th moment) at most {100 * RESOLVE_REL_SE:.1f} % of it (the tolerance is 3 standard errors), or the "
+            f"spread is resolved as negligible (spread + 3 standard errors < 0.01 u sum|x|). "
+            f"Trials per point: {int(tr.min())} .. {int(tr.max())} (median {int(tr.median())}; "
+            f"{int((tr > spec.trials).sum())} of {len(tr)} points got more than the base {spec.trials}"
+            + (f": adaptive trials until resolved, cap {spec.max_trials}" if spec.rel_se_target > 0 else "")
+            + f"). Resolved held-out points within +-20 %: {ok} / {pts} ({100.0 * ok / max(pts, 1):.1f} %), "
+            f"{nfr} of them predicted in the final-rounding mode (from the held-out sums' sum|x|); "
+            f"outside: {pts - ok} ({cls['sawtooth']} sawtooth, {cls['noise']} noise, {cls['unexplained']} unexplained). "
+            f"Excluded as unresolved: {nun} held-out points"
+            + (" (the trial cap was reached)" if spec.rel_se_target > 0 else
+               f" ({spec.trials} trials cannot resolve their spread to +-20 %; the 'model' profile adds trials until they are)")
+            + f". Configurations passing at every resolved held-out length: {npass} / {len(mq)}. "
             "Power law spread = a u n^b (units of sum|x|) fitted where n u <= 0.1. Worst held-out cases below; "
-            "the full table is model_quality.csv.", imgs, [worst],
+            "the full table is model_quality.csv (see docs/characterize.md).", imgs, [worst],
         ))
         mq.to_csv(os.path.join(out, "model_quality.csv"), index=False)
     for title, text in extra_sections or []:

@@ -15,6 +15,15 @@ A spec is a YAML mapping (every key optional; defaults are the `default` profile
     kappa: 1.0e4                              # target condition number of the 'cancellation' inputs
     fixed_n: 1024                             # length used by heatmaps and the narrowest-format table
     p99_threshold: 1.0e-2                     # X in "narrowest format with p99 relative error < X"
+    rel_se_target: 0                          # > 0: adaptive trials (below); 0: every cell has `trials` trials
+    max_trials: 65536                         # cap of the adaptive trial count per cell
+
+Adaptive trials (rel_se_target > 0): a cell (config, dist, n) whose measured spread has a relative
+standard error (from the trials' 4th moment, the larger of the two units u*sum|x| and ulp(sum|x|))
+above rel_se_target gets more independent trials -- the count doubles, with fresh input rows from their
+own random stream -- until it is below the target or max_trials is reached; the table's `trials`
+column is the count of each row.  Cells where errors are rare (e.g. 1 trial in 256 with any error:
+relative SE 0.5) need thousands of trials before their spread means anything.
 
 Bad values raise one ValueError naming the field and the allowed values.
 """
@@ -33,8 +42,12 @@ from golden.formats import FloatFormat, FormatError, parse_format
 DISTS = ("uniform", "normal", "lognormal", "student_t", "softmax", "mx_products", "cancellation", "swamping")
 MAX_LENGTH = 2**20
 # layout of the engine's rows (bumped when columns are added: 2 = sum|x| quantiles sq0000..sq1000, 3 = standard errors
-# of the spreads rel_sumabs_std_se, ulpsa_std_se)
-TABLE_VERSION = 3
+# of the spreads rel_sumabs_std_se, ulpsa_std_se, 4 = per-row trial counts of the adaptive trials)
+TABLE_VERSION = 4
+# the relative standard error of a measured spread that resolves the error model's +-20 % held-out
+# tolerance: the tolerance is 3 standard errors (error_model.HOLDOUT_TOL / 3; the `model` profile's
+# rel_se_target, and the error model's rule for which held-out points can validate it)
+RESOLVE_REL_SE = 0.2 / 3
 
 
 @dataclass(frozen=True)
@@ -54,6 +67,8 @@ class Spec:
     kappa: float = 1.0e4
     fixed_n: int = 1024
     p99_threshold: float = 1.0e-2
+    rel_se_target: float = 0.0
+    max_trials: int = 65536
 
     def __post_init__(self) -> None:
         _check_names("schemes", self.schemes, SCHEMES)
@@ -82,6 +97,11 @@ class Spec:
             raise ValueError(f"spec field 'kappa' must be a number in [1, 1e12]; got {self.kappa!r}")
         if not isinstance(self.p99_threshold, (int, float)) or not 0 < float(self.p99_threshold) < 1:
             raise ValueError(f"spec field 'p99_threshold' must be a number in (0, 1); got {self.p99_threshold!r}")
+        if (isinstance(self.rel_se_target, bool) or not isinstance(self.rel_se_target, (int, float))
+                or not 0 <= float(self.rel_se_target) < 1):
+            raise ValueError(f"spec field 'rel_se_target' must be a number in [0, 1) (0 = fixed trials); got {self.rel_se_target!r}")
+        if isinstance(self.max_trials, bool) or not isinstance(self.max_trials, int) or not self.trials <= self.max_trials <= 10**7:
+            raise ValueError(f"spec field 'max_trials' must be an integer in trials ({self.trials})..10000000; got {self.max_trials!r}")
 
     # ------------------------------------------------------------------ derived
     def lengths(self) -> list[int]:
@@ -124,6 +144,9 @@ class Spec:
         d = self.to_dict()
         d.pop("name")
         d.pop("p99_threshold")
+        if not d["rel_se_target"]:  # fixed trials: the cap does not change the numbers
+            d.pop("rel_se_target")
+            d.pop("max_trials")
         d["table_version"] = TABLE_VERSION  # a cached unit of an older table layout is not reused
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -150,12 +173,17 @@ def acc_format(name, fieldname: str = "acc") -> FloatFormat:
 PROFILES: dict[str, dict] = {
     # ~2-3 minutes on one core: every scheme, order, the four model formats, all eight distributions
     "default": {},
-    # the shipped error model (characterize/data/error_model.json): model formats x model distributions
+    # the shipped error model (characterize/data/error_model.json): model formats x model distributions;
+    # 8 sequential lengths per octave (the held-out check alternates lengths, so the training lengths are
+    # the 4-per-octave grid and the held-out ones lie between them) and adaptive trials (at least 256, more
+    # until every measured spread resolves the +-20 % held-out tolerance: spec.RESOLVE_REL_SE)
     "model": {
         "name": "model",
         "dists": ["uniform", "normal", "softmax", "mx_products"],
         "comps": {"BF16": ["FP32"], "FP16": ["FP32"], "E5M3-ieee": ["FP32"]},
         "trials": 256,
+        "per_octave": 8,
+        "rel_se_target": RESOLVE_REL_SE,
     },
     # the long sweep (nox -s characterize-full): more formats, 64k lengths, 512 trials
     "full": {

@@ -138,3 +138,37 @@ def test_bound_check_detects_a_violation():
     bad = hi[:, 0] + 2 * b
     row = engine.row_metrics(bad, hi[:, 0], lo[:, 0], sabs, np.abs(x).min(1), "naive", "sequential", 100, BF16, None)
     assert row["bound_violations"] == 20 and row["bound_applies"] == 20
+
+
+def test_adaptive_trials_resolve_rare_errors_and_agree_with_an_independent_measurement():
+    """FP32 sums of MX products are mostly exact: at 64 trials the spread rests on a handful of trials.
+    With rel_se_target the engine adds trials until each spread's standard error is below the target (or
+    the cap); the refined spread must agree with a large independent golden measurement, and without the
+    target every cell keeps the base count (negative control)."""
+    from golden.mx import mx_quantize
+
+    base = {"name": "t", "accs": ["FP32"], "comps": {}, "orders": ["sequential"], "schemes": ["naive"],
+            "dists": ["mx_products"], "max_n": 128, "per_octave": 2, "trials": 64, "fixed_n": 64}
+    fixed = engine.run_unit(spec_from_dict(base), "FP32", "naive").set_index("n")
+    assert (fixed["trials"] == 64).all()
+    target, cap = 0.1, 16384
+    spec = spec_from_dict({**base, "rel_se_target": target, "max_trials": cap})
+    df = engine.run_unit(spec, "FP32", "naive").set_index("n")
+    rse = np.fmax(df["rel_sumabs_std_se"] / df["rel_sumabs_std"], df["ulpsa_std_se"] / df["ulpsa_std"]).fillna(0)
+    s, se = df["rel_sumabs_std"] / FP32.unit_roundoff, df["rel_sumabs_std_se"] / FP32.unit_roundoff
+    done = (rse <= target) | (s + 3 * se < 0.01) | (df["trials"] == cap)
+    assert done[df.index > 1].all()
+    assert (df["trials"] >= 64).all() and df.loc[128, "trials"] > 64  # the rare-error cells got more
+    # the refined spread at n = 128 against 40 000 fresh sums (another random stream), within 4 standard errors
+    rng = np.random.default_rng(2024)
+    n, t = 128, 40_000
+    a = mx_quantize(rng.standard_normal((t, n)), "E4M3", 32).values
+    b = mx_quantize(rng.standard_normal((t, n)), "E4M3", 32).values
+    x = round_to(a * b, FP32)
+    hi, lo = engine.exact_prefix_sums(x, [n])
+    err = (accumulate(x, "naive", FP32).value - hi[:, 0]) - lo[:, 0]
+    r = err / np.abs(x).sum(1)
+    ind, ind_se = r.std(ddof=1), engine._std_se(r)
+    got, got_se = df.loc[n, "rel_sumabs_std"], df.loc[n, "rel_sumabs_std_se"]
+    assert abs(got - ind) <= 4 * math.hypot(ind_se, got_se), (got, ind, got_se, ind_se)
+    assert got_se / got <= 0.1 < fixed.loc[n, "rel_sumabs_std_se"] / fixed.loc[n, "rel_sumabs_std"]

@@ -39,6 +39,9 @@ def test_default_profile_covers_the_model_grid():
         ({"dists": []}, "dists", "non-empty"),
         ({"kappa": 0.5}, "kappa", "[1, 1e12]"),
         ({"lengths": [1, 2]}, "lengths", "allowed fields"),
+        ({"rel_se_target": 1.5}, "rel_se_target", "[0, 1)"),
+        ({"rel_se_target": -0.1}, "rel_se_target", "[0, 1)"),
+        ({"max_trials": 100}, "max_trials", "trials (128)"),
     ],
 )
 def test_bad_spec_names_field_and_allowed_values(bad, field, allowed):
@@ -71,3 +74,7 @@ def test_digest_tracks_numbers_not_name():
     a = spec_from_dict({"name": "a"})
     assert a.digest() == spec_from_dict({"name": "b"}).digest()
     assert a.digest() != spec_from_dict({"seed": 1}).digest()
+    # the trial cap changes the numbers only with adaptive trials
+    assert a.digest() == spec_from_dict({"max_trials": 1000}).digest()
+    ad = spec_from_dict({"rel_se_target": 0.05})
+    assert ad.digest() != a.digest() != spec_from_dict({"rel_se_target": 0.05, "max_trials": 1000}).digest() != ad.digest()
