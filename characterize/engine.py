@@ -323,7 +323,11 @@ def _values(xa: np.ndarray, refs: dict, scheme: str, order: str, fa, comp, ns) -
 # or iid MX blocks of 32 from the row's start, or a fixed first term): extra trials need only L columns
 PREFIX_INVARIANT = ("uniform", "normal", "lognormal", "student_t", "mx_products", "swamping")
 _REFINE_ELEMS = 1 << 22
-NEGLIGIBLE = 0.01  # = error_model.NEGLIGIBLE (spreads below this many u*sum|x| count as equal)  # extra input rows are generated and summed in chunks of about this many elements
+NEGLIGIBLE = 0.01  # = error_model.NEGLIGIBLE (spreads below this many u*sum|x| count as equal)
+# a spread measured from fewer trials with any error than this is not a measurement (where errors are rare
+# the standard error estimated from those few trials is itself unreliable): such cells get more trials too,
+# and so do cells without any error while other lengths of the same configuration have errors
+MIN_ERRORS = 30  # extra input rows are generated and summed in chunks of about this many elements
 
 
 def _spread_rel_se(cell, fa) -> float:
@@ -356,10 +360,11 @@ def _unresolved(cell, fa, target: float) -> bool:
     return not (r.size > 1 and float(r.std()) + 3 * _std_se(r) < NEGLIGIBLE)
 
 
-def _has_error(cell) -> bool:
+def _errors(cell) -> int:
+    """Number of trials of the cell with a nonzero error."""
     value, hi, lo = cell[:3]
     with np.errstate(invalid="ignore", over="ignore"):
-        return bool(np.any((value - hi) - lo != 0))
+        return int(np.count_nonzero((value - hi) - lo != 0))
 
 
 def _extra_rows(spec: Spec, fa, dist: str, batch: int, rows: int, L: int):
@@ -383,18 +388,19 @@ def _extra_rows(spec: Spec, fa, dist: str, batch: int, rows: int, L: int):
 
 def _refine(spec: Spec, fa, scheme: str, order: str, comp, dist: str, cells: dict) -> dict:
     """Adaptive trials for one (config, dist): while some cell has fewer than spec.max_trials trials and
-    either its spread has a relative standard error above spec.rel_se_target (`_spread_rel_se`) or no
-    trial has any error although other lengths of the same (config, dist) have errors (a spread of 0
-    measured from too few trials of a rare event is not a measurement), double the trials of the cells
+    either its spread is not resolved (`_unresolved`: relative standard error above spec.rel_se_target)
+    or fewer than MIN_ERRORS of its trials have an error although the (config, dist) has errors at some
+    length (a spread measured from a handful of rare events is not a measurement), double the trials of the cells
     that need it with fresh rows (batch b of the same rows for every such cell: one pass of the scheme
     over their longest length).  Returns the cells with the extra trials appended."""
     cells = dict(cells)
     batch = 0
     while True:
-        some_error = {n for n, c in cells.items() if _has_error(c)}
+        nz = {n: _errors(c) for n, c in cells.items()}
+        some_error = any(nz.values())
         need = [n for n, c in cells.items()
                 if n > 1 and len(c[0]) < spec.max_trials
-                and (_unresolved(c, fa, spec.rel_se_target) or (some_error and n not in some_error))]
+                and ((some_error and nz[n] < MIN_ERRORS) or _unresolved(c, fa, spec.rel_se_target))]
         if not need:
             return cells
         L = max(need)

@@ -103,6 +103,7 @@ POSITIVE_DISTS = ("uniform", "softmax", "lognormal", "swamping")
 # measured quantiles: many, because where sum|x| spans many ulps their final roundings are a Monte Carlo
 # sample of a uniform law) x FR_DEVS values of the pre-rounding deviation d
 FR_SUMS, FR_DEVS = 512, 32
+MIN_ERRORS = 30  # = engine.MIN_ERRORS: fewer trials with an error than this do not resolve a spread
 FR_MAX_BIAS = 4.0
 FR_ALPHA_MEDIAN = True  # alpha per node replaced by the running median of 3 nodes  # fr nodes need |mean d| <= this (units u*sum|x|, i.e. 2 to 4 ulps of S)
 # Distributions fitted on terms captured from a real model rather than drawn from a generator:
@@ -537,13 +538,18 @@ def _rel_se(g: pd.DataFrame, u: float) -> np.ndarray:
 def _resolved(g: pd.DataFrame, u: float) -> np.ndarray:
     """Rows whose measured spread can validate the model at +-20 % (RESOLVE_REL_SE): its relative standard
     error is at most a third of the tolerance, or the spread is resolved as negligible (spread + 3 standard
-    errors below NEGLIGIBLE u*sum|x|, where the held-out rule counts spreads as equal).  The engine's
+    errors below NEGLIGIBLE u*sum|x|, where the held-out rule counts spreads as equal), and -- where the
+    configuration has errors at all -- at least MIN_ERRORS of its trials have an error.  The engine's
     adaptive trials (spec rel_se_target) run each cell until this holds or its trial cap is reached."""
     res = _rel_se(g, u) <= RESOLVE_REL_SE
     if "rel_sumabs_std_se" in g:
         s = g["rel_sumabs_std"].to_numpy(dtype=np.float64) / u
         se = g["rel_sumabs_std_se"].to_numpy(dtype=np.float64) / u
         res |= np.isfinite(se) & (s + 3 * se < NEGLIGIBLE)
+    if "exact_frac" in g and "trials" in g:  # rare errors: too few trials with an error (engine.MIN_ERRORS)
+        nz = np.rint((1.0 - g["exact_frac"].to_numpy(dtype=np.float64)) * g["trials"].to_numpy(dtype=np.float64))
+        if (nz > 0).any():
+            res &= nz >= MIN_ERRORS
     return res
 
 

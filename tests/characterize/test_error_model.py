@@ -56,6 +56,27 @@ def test_fit_recovers_power_law_and_samples_it():
         assert np.mean(err) == pytest.approx(0.1 * U * 0.8 * n, rel=0.1)
 
 
+def test_only_resolved_held_out_points_validate_the_model():
+    """A held-out length whose measured spread is off by 2x fails the check when its standard error is small,
+    and is excluded (counted as unresolved, not scored) when the measurement cannot resolve +-20 %:
+    relative standard error above a third of the tolerance, or too few trials with an error."""
+    t = synthetic_table()
+    t["rel_sumabs_std_se"] = 0.02 * t["rel_sumabs_std"]
+    t["ulpsa_std_se"] = 0.02 * t["ulpsa_std"]
+    t["exact_frac"] = 0.0
+    held = 3  # n = 6: held-out (lengths 2, 3, 4, 6, ...: every other one trains)
+    t.loc[held, "rel_sumabs_std"] *= 2.0
+    e = error_model.fit_table(t).entries["naive|sequential|BF16|-|normal"]
+    assert e.holdout["points"] == 6 and e.holdout["points_pass"] == 5 and e.holdout["points_unresolved"] == 0
+    assert list(e.holdout["outside"]) == [6]
+    for col, val in (("rel_sumabs_std_se", 0.1 * t.loc[held, "rel_sumabs_std"]), ("exact_frac", 1 - 20 / 10**6)):
+        t2 = t.copy()
+        t2.loc[held, col] = val
+        e = error_model.fit_table(t2).entries["naive|sequential|BF16|-|normal"]
+        assert e.holdout["points"] == 5 and e.holdout["points_pass"] == 5 and e.holdout["points_unresolved"] == 1, col
+        assert list(e.holdout["unresolved"]) == [6] and not e.holdout["outside"] and e.holdout["pass"]
+
+
 def test_save_load_roundtrip_and_api_errors(tmp_path):
     m = error_model.fit_table(synthetic_table())
     p = tmp_path / "m.json"
