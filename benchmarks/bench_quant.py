@@ -4,7 +4,8 @@
   2. one model forward (the shipped SmolLM2, ctx tokens): exact mode vs unpatched
   3. one model forward: statistical mode vs unpatched (target <= 1.5x)
 
-Usage: python benchmarks/bench_quant.py [--ctx 128] [--repeat 3]
+Usage: python benchmarks/bench_quant.py [--ctx 128] [--repeat 3] [--statistical-only]
+(--statistical-only: only the plain / unpatched baselines and the statistical rows)
 Needs the shipped model (scripts/setup.sh); the statistical row uses the shipped error model
 (characterize/data/error_model.json) or, if it is absent, a stand-in with the same interface
 (normal errors of size u*sum|x|*sqrt(n)); the row says which.
@@ -58,7 +59,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--ctx", type=int, default=128)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--statistical-only", action="store_true", help="skip the exact-mode rows")
     a, _ = ap.parse_known_args()
+    exact_configs = {} if a.statistical_only else EXACT_CONFIGS
     torch.set_num_threads(1)
     model, tok = load_model(resolve_model())
     ids = torch.tensor([tok(resolve_text())["input_ids"][: a.ctx]])
@@ -82,7 +85,7 @@ def main() -> None:
     t_sdpa = best(lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True), a.repeat)
     print("\n1. one attention call")
     print(f"   {'plain (torch sdpa, fp32)':40s} {t_sdpa * 1e3:9.2f} ms   1.0x")
-    for name, kw in EXACT_CONFIGS.items():
+    for name, kw in exact_configs.items():
         cfg = AttnConfig(mode="exact", **kw)
         t = best(lambda cfg=cfg: attention_exact(q64, k64, v64, D**-0.5, allowed, None, cfg), a.repeat)
         print(f"   {'exact: ' + name:40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x")
@@ -97,7 +100,7 @@ def main() -> None:
     t_base = best(fwd, a.repeat)
     print("\n2./3. one model forward")
     print(f"   {'unpatched (sdpa)':40s} {t_base:9.3f} s    1.0x")
-    for name, kw in EXACT_CONFIGS.items():
+    for name, kw in exact_configs.items():
         with emulate(model, AttnConfig(mode="exact", **kw)):
             t = best(fwd, max(1, a.repeat - 1))
         print(f"   {'exact: ' + name:40s} {t:9.3f} s  {t / t_base:6.2f}x")

@@ -14,6 +14,7 @@ return the output as fp32 (the acc_pv values; exact for accumulators up to FP32)
 
 from __future__ import annotations
 
+import functools
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,14 +42,23 @@ def _active() -> EmulationState | None:
     return getattr(_local, "state", None)
 
 
+@functools.lru_cache(maxsize=8)
+def _causal(sq: int, sk: int) -> np.ndarray:
+    """sdpa's causal skip: key j visible to query i iff j <= i + (Sk - Sq); one read-only array per
+    shape, shared by every layer (the kernels cache what they derive from it by identity)."""
+    i = np.arange(sq)[:, None]
+    j = np.arange(sk)[None, :]
+    a = (j <= i + (sk - sq))[None, None]
+    a.setflags(write=False)
+    return a
+
+
 def _allowed_and_bias(mask, sq: int, sk: int):
     """Attention mask -> (allowed bool array, additive bias or None), broadcastable to (B, H, Sq, Sk)."""
     import torch
 
-    if mask is None:  # sdpa's causal skip: key j visible to query i iff j <= i + (Sk - Sq)
-        i = np.arange(sq)[:, None]
-        j = np.arange(sk)[None, :]
-        return (j <= i + (sk - sq))[None, None], None
+    if mask is None:
+        return _causal(sq, sk), None
     mask = mask[..., :sk]
     if mask.dtype == torch.bool:
         return mask.numpy(), None

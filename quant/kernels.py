@@ -34,9 +34,19 @@ to golden.mx.mx_quantize, golden.mx.block_values and golden.accumulate by tests/
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
-from golden.fastsum import accumulate_values, mx_dot_values, mx_quantize_fast, product_sum_values
+from golden.fastsum import (
+    _f32_rounding_table,
+    _fits_f32,
+    _sat,
+    accumulate_values,
+    mx_dot_values,
+    mx_quantize_fast,
+    product_sum_values,
+)
 from golden.fastsum import mx_values as fast_mx_values
 from golden.formats import FP32, rounder
 from golden.mx import SCALE_MAX, MXTensor
@@ -46,13 +56,14 @@ from .config import AccSpec, AttnConfig, StageFormat
 _F32 = rounder(FP32)
 
 
-def f32_cast(x: np.ndarray) -> np.ndarray:
+def f32_cast(x: np.ndarray, out32: bool = False) -> np.ndarray:
     """FP32 rounding by the hardware float64 -> float32 conversion (IEEE RNE, gradual underflow, overflow
     to Inf): the same function as golden's FP32 rounder (tests/quant/test_kernels.py checks it bit for
-    bit), in one pass; the statistical mode's FP32 roundings use it."""
+    bit), in one pass; the statistical mode's FP32 roundings use it.  Returns float64 values, or with
+    out32 the float32 values themselves (no widening back)."""
     with np.errstate(over="ignore"):
-        return np.asarray(x, dtype=np.float64).astype(np.float32).astype(np.float64)
-
+        r = np.asarray(x).astype(np.float32)
+    return r if out32 else r.astype(np.float64)
 
 # ---------------------------------------------------------------------- building blocks
 def reduce_last(x: np.ndarray, spec: AccSpec) -> np.ndarray:
@@ -90,11 +101,6 @@ def mx_values(x: np.ndarray, st: StageFormat, axis: int) -> np.ndarray:
     return np.take(v, np.arange(n), axis=ax)
 
 
-def _to_f32(x: np.ndarray) -> np.ndarray:
-    """FP32 rounding as float32 values (the IEEE conversion, = f32_cast without widening back)."""
-    return np.asarray(x).astype(np.float32)
-
-
 def _mm32(a: np.ndarray, b: np.ndarray, out32: bool = False) -> np.ndarray:
     """fp32 batched matmul through torch (BLAS), returned as float64 (out32: as float32): the statistical
     mode's 'exact' sums are fp32 sums of the (fp32-representable) quantised terms."""
@@ -106,16 +112,130 @@ def _mm32(a: np.ndarray, b: np.ndarray, out32: bool = False) -> np.ndarray:
     return r if out32 else r.astype(np.float64)
 
 
+# 2^e as float32 for e = -127..127 (2^-127 is a float32 subnormal): every MX block scale, exactly
+_POW2_F32 = np.ldexp(np.ones(255, dtype=np.float32), np.arange(-127, 128)).astype(np.float32)
+_BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (golden's float32-path limit)
+
+
+def _mx_f32_ok(st: StageFormat) -> bool:
+    """Whether _mx_values_f32 applies to stage st: the OCP scale rule and an element format for which
+    golden's own float32 path applies (golden.fastsum._fits_f32: every MX value exact in float32)."""
+    f = st.fmt
+    return st.scale_rule == "ocp" and not f.is_int and f.emax >= 0 and _fits_f32(f)
+
+
+def _ws(tag: str, shape: tuple, dtype) -> np.ndarray:
+    """A scratch array (uninitialised) of this shape and dtype, kept per thread and reused by the next
+    call with the same tag: every layer of a forward has the same shapes, and a fresh large array costs
+    its page faults again on every call.  Only for values that do not leave the kernel."""
+    d = _SCRATCH.__dict__
+    a = d.get(tag)
+    if a is None or a.shape != shape or a.dtype != dtype:
+        a = d[tag] = np.empty(shape, dtype)
+    return a
+
+
+_SCRATCH = threading.local()
+
+
+def _mx_values_f32(x: np.ndarray, st: StageFormat, out: np.ndarray | None = None, tag: str | None = None) -> np.ndarray | None:
+    """golden.fastsum.mx_values(x, st.fmt, st.k, -1, 'ocp', out32=True) for C-contiguous float32 x (last
+    axis a multiple of st.k), in fewer and cheaper passes; None where golden must be called (NaN / Inf /
+    blocks at or above 2^100, which golden does not round in float32).  out: where to write the values
+    (x's shape, last axis contiguous; default a new array); tag: reuse scratch arrays (_ws) under it.
+
+    The same operations as golden's float32 path, with the block maxima and the shared exponents
+    taken from the float32 bit patterns: |x| of a float32 is its pattern with the sign bit cleared,
+    patterns of non-negative floats order like their values, so the block maximum of the patterns is
+    the pattern of the block's max|x|; its exponent field E gives floor(log2(amax)) = E - 127 for a
+    normal amax, and E = 0 (zero or subnormal amax, floor(log2) <= -127) gives s = -127 - emax,
+    clamped to -127 exactly like golden's shared_exponent (OCP rule: s = floor(log2 amax) - emax,
+    amax = 0 -> -127, clamped to -127..127; needs emax >= 0).  Elements: x * 2^-s in float32 (exact),
+    rounded by golden's own lookup table (golden.fastsum._f32_rounding_table, built with golden's
+    rounder) with golden's key (as golden.fastsum._round_f32_lookup), times 2^s in float32 (exact)."""
+    f, k = st.fmt, st.k
+    nb = x.size // k
+
+    def buf(name, dtype):
+        return np.empty((nb, k), dtype) if tag is None else _ws(tag + name, (nb, k), dtype)
+
+    xb = x.reshape(nb, k)
+    table, sh, mask = _f32_rounding_table(_sat(f))
+    if k <= 8:
+        # short blocks: everything in the transposed (k, blocks) layout, where every numpy loop runs
+        # along the long blocks axis (in the natural layout the inner loops would be k elements long)
+        a = buf("a", np.int32).reshape(k, nb)
+        np.bitwise_and(xb.view(np.int32).T, np.int32(0x7FFFFFFF), out=a)
+        w = k
+        while w > 1:
+            w //= 2
+            np.maximum(a[:w], a[w : 2 * w], out=a[:w])
+        amax = a[0]
+        xs = xb.T
+    else:
+        a = buf("a", np.int32)
+        np.bitwise_and(xb.view(np.int32), np.int32(0x7FFFFFFF), out=a)
+        amax = a.max(axis=1)
+        xs = xb
+    if nb and int(amax.max()) >= _BITS_2_100:  # NaN / Inf / huge blocks: golden's other paths
+        return None
+    s = amax >> 23
+    s -= 127 + f.emax
+    np.clip(s, -127, 127, out=s)
+    s += 127  # index of 2^s in _POW2_F32; 254 - index: 2^-s
+    inv, sc = _POW2_F32[254 - s], _POW2_F32[s]
+    if k > 8:
+        inv, sc = inv[:, None], sc[:, None]
+    y = buf("y", np.float32).reshape(xs.shape)
+    np.multiply(xs, inv, out=y)
+    b = y.view(np.uint32)
+    key = buf("k", np.uint32).reshape(xs.shape)
+    np.add(b, mask, out=key)  # golden.fastsum._round_f32_lookup's key: (b >> sh) + ((b + mask) >> sh)
+    key >>= sh
+    t = a.view(np.uint32)
+    np.right_shift(b, sh, out=t)
+    key += t
+    table.take(key.view(np.int32), mode="wrap", out=y)  # keys are in range (no NaN)
+    y *= sc
+    if k <= 8:
+        y = y.T
+    if out is None:
+        return np.ascontiguousarray(y).reshape(x.shape)  # (scratch y only with out given, see _mxv)
+    o = out.view()
+    o.shape = (*x.shape[:-1], -1, k)  # a view (raises if out's last axis is not contiguous)
+    o[...] = y.reshape(o.shape)
+    return out
+
+
 def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = False) -> np.ndarray:
     """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) through golden's
     fast path golden.fastsum.mx_values (float32 rounding by lookup where exact, else golden's rounder;
     proved equal to mx_quantize(...).values by tests/golden/test_fastsum.py and, with the padding, by
-    tests/quant/test_kernels.py).  Used by the statistical mode.  out32: float32 values (exact) when possible."""
+    tests/quant/test_kernels.py), or for float32 x and the OCP scale rule by _mx_values_f32 (the same
+    operations with cheaper block maxima; also checked there).  Used by the statistical mode.
+    out32: float32 values (exact) when possible."""
+    return _mxv(x, st, axis, out32)
+
+
+def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str | None = None) -> np.ndarray:
+    """mx_values_fast; tag: _mx_values_f32's scratch arrays (the result is then a fresh array or, for
+    axis -1 without padding, may live in scratch too: only for values that stay inside the kernel)."""
     if st.fmt is None:
         return x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
     ax = axis % x.ndim
     n = x.shape[ax]
     pad = (-n) % st.k
+    if x.dtype == np.float32 and _mx_f32_ok(st):
+        xm = np.moveaxis(x, ax, -1)
+        if pad:
+            xm = np.pad(xm, [(0, 0)] * (x.ndim - 1) + [(0, pad)])
+        xm = np.ascontiguousarray(xm)
+        v = _mx_values_f32(xm, st, None if tag is None else _ws(tag + "o", xm.shape, np.float32), tag)
+        if v is not None:
+            if pad:
+                v = v[..., :n]
+            v = np.moveaxis(v, -1, ax)
+            return v if out32 else v.astype(np.float64)
     if pad:
         widths = [(0, 0)] * x.ndim
         widths[ax] = (0, pad)
@@ -191,7 +311,14 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     fp32 sum of its terms (softmax denominator: float64) plus an error drawn from `model.sample` for the
     configured accumulator, the number of terms actually accumulated (allowed keys, or their MX blocks),
     the sum of |terms| and, for the softmax denominator (distribution 'attn_softmax', fitted on real
-    attention rows), the row's largest term.  model None: no error added."""
+    attention rows), the row's largest term.  model None: no error added.
+
+    The work on the (queries x keys) matrices (softmax numerators, P and its MX quantisation) is done in
+    bands of query rows, each only up to the last key any of its rows may see (_row_bands): past it
+    every numerator is exactly 0, P is exactly +0 (denominators > 0) and so is every MX block of P, so
+    the skipped part is filled with zeros, not computed.  The sums over the whole key axis (the float64
+    denominators, the P.V matmul) still run over the full rows, in the same order, so the result is
+    bit-identical to computing every band over all keys (tests/quant/test_kernels.py)."""
 
     def err(spec: AccSpec, dist: str, n, sum_abs, **kw):
         if model is None:
@@ -201,13 +328,14 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
             return 0.0
         if callable(sum_abs):
             sum_abs = sum_abs()
+        kw = {a: (b() if callable(b) else b) for a, b in kw.items()}
         out = model.sample(scheme=spec.scheme, order=spec.order, acc=spec.acc, comp=spec.comp, dist=dist,
                            n=np.asarray(n, dtype=np.int64), sum_abs=sum_abs, rng=rng, **kw)
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
 
     D, H = q.shape[-1], q.shape[1]
     # MX quantisation is per head, so K and V are quantised once per KV head and then repeated
-    qv, kv = mx_values_fast(q, cfg.qk, -1, out32=True), _repeat_kv(mx_values_fast(k, cfg.qk, -1, out32=True), H)
+    qv, kv = _mxv(q, cfg.qk, -1, tag="q"), _repeat_kv(_mxv(k, cfg.qk, -1, tag="k"), H)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt, out32=True)
     e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), lambda: _mm32(np.abs(qv), np.abs(kt)))
@@ -215,17 +343,93 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         # FP32(dot * scaling) for a float32 scaling: the float32 multiply (the exact product of two
         # float32 values fits float64, and both round it once to FP32)
         with np.errstate(over="ignore"):
-            s = dot * np.float32(scaling)
+            dot *= np.float32(scaling)
+        s = dot
     else:
         s = f32_cast((dot.astype(np.float64) + e_qk) * scaling)
     if bias is not None:
         s = f32_cast(s + np.asarray(bias, dtype=np.float64))
-    e, count = _softmax_parts(s, allowed, cfg, _to_f32, mx_values_fast)  # e: float32 (exact FP32 values)
-    exact = e.sum(axis=-1, dtype=np.float64)
-    denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=e.max(axis=-1))
+
+    # stage 2: numerators e (float32, exact FP32 values; exactly 0 for masked keys), band by band
+    count, bands = _mask_plan(allowed, s.shape, cfg)
+    allowed = np.broadcast_to(allowed, s.shape)
+    e = _ws("e", s.shape, np.float32)
+    e.fill(0)
+    for i, (r0, r1, kk) in enumerate(bands):
+        if kk == 0:  # no key visible to any row of the band: e stays 0
+            continue
+        sb, ab = s[..., r0:r1, :kk], allowed[..., r0:r1, :kk]
+        if cfg.scores.fmt is not None:
+            sb = _mxv(np.where(ab, sb, np.float32(0)), cfg.scores, -1, tag=f"s{i}")
+        m = np.max(sb, axis=-1, where=ab, initial=-np.inf, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            d = _ws(f"d{i}", sb.shape, np.float64)
+            d.fill(0)
+            np.subtract(sb, m, out=d, where=ab, dtype=np.float64)  # float32 s: in float64
+            np.exp(d, out=d, where=ab)  # only allowed keys; masked ones stay exactly 0
+            e[..., r0:r1, :kk] = d  # the FP32 rounding (the IEEE conversion)
+    exact = e.sum(axis=-1, dtype=np.float64)  # over the whole key axis (numpy's summation order)
+    denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=lambda: e.max(axis=-1))
+
+    # stage 3: P (FP32) and its MX values, band by band where every masked P is +0 (denominators > 0)
+    pos = bool(np.all(denom > 0))
+    if not pos:
+        bands = [(0, s.shape[-2], s.shape[-1])]
+    pv_ = _ws("pv", s.shape, np.float32)
+    pv_.fill(0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        p = (e / denom[..., None]).astype(np.float32)  # FP32 rounding (the IEEE conversion)
-    pv_, vv = mx_values_fast(p, cfg.pv, -1, out32=True), _repeat_kv(mx_values_fast(v, cfg.pv, -2, out32=True), H)
+        for i, (r0, r1, kk) in enumerate(bands):
+            if kk == 0:
+                continue
+            pb = _ws(f"pb{i}", e[..., r0:r1, :kk].shape, np.float32)
+            # P = FP32(e / denominator): the float64 quotient, rounded by the float32 store
+            np.divide(e[..., r0:r1, :kk], denom[..., r0:r1, None], out=pb, dtype=np.float64, casting="same_kind")
+            if cfg.pv.fmt is None:
+                pv_[..., r0:r1, :kk] = pb
+            else:
+                pv_[..., r0:r1, :kk] = _mxv(pb, cfg.pv, -1, tag=f"p{i}")
+    vv = _repeat_kv(_mxv(v, cfg.pv, -2), H)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
-    return out + err(cfg.acc_pv, "mx_products", n, lambda: _mm32(np.abs(pv_), np.abs(vv)))
+    # |P| = P when every P is >= +0 (denominators > 0): no abs pass
+    return out + err(cfg.acc_pv, "mx_products", n, lambda: _mm32(pv_ if pos else np.abs(pv_), np.abs(vv)))
+
+
+_PLAN: list = [None, None]  # (key, value) of the last _mask_plan: every layer of a forward shares its mask
+
+
+def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.ndarray, list]:
+    """(allowed keys per row broadcast to shape[:-1], _row_bands) for a mask; the last result is kept and
+    reused while the same read-only mask object comes again (quant.emulate shares one causal mask
+    array per shape between layers)."""
+    align = max((st.k for st in (cfg.scores, cfg.pv) if st.fmt is not None), default=1)
+    key = (id(allowed), allowed.shape, tuple(shape), align)
+    if _PLAN[0] is not None and _PLAN[0][0] == key and _PLAN[0][1] is allowed and not allowed.flags.writeable:
+        return _PLAN[1]
+    count = np.broadcast_to(np.sum(allowed, axis=-1), shape[:-1])  # before broadcasting: fewer rows
+    plan = (count, _row_bands(np.broadcast_to(allowed, shape), align))
+    _PLAN[0], _PLAN[1] = (key, allowed), plan
+    return plan
+
+
+def _row_bands(allowed: np.ndarray, align: int, bands: int | None = None) -> list[tuple[int, int, int]]:
+    """Bands (r0, r1, kk) of query rows r0..r1-1 covering all rows, kk = the end of the last key any of
+    their rows may see (over every batch row and head), rounded up to a multiple of `align` (the MX
+    block sizes along the key axis, so that bands split no block) and capped at Sk.  Keys >= kk are
+    masked for every row of the band.  Causal masks: about Sq/32 bands, ~ half the matrix skipped."""
+    sq, sk = allowed.shape[-2:]
+    if bands is None:
+        bands = min(8, sq // 32)
+    if bands <= 1 or sk < 2 * align:
+        return [(0, sq, sk)]
+    al = allowed.reshape(-1, sq, sk)
+    rows = al[0] if al.shape[0] == 1 else al.any(axis=0)
+    last = np.where(rows.any(axis=1), sk - np.argmax(rows[:, ::-1], axis=1), 0)  # end of allowed keys per row
+    edges = np.linspace(0, sq, bands + 1).astype(np.int64)
+    out = []
+    for r0, r1 in zip(edges[:-1].tolist(), edges[1:].tolist()):
+        if r1 > r0:
+            kk = int(last[r0:r1].max())
+            out.append((r0, r1, min(-(-kk // align) * align, sk)))
+    return out
