@@ -138,11 +138,13 @@ def _ws(tag: str, shape: tuple, dtype) -> np.ndarray:
 _SCRATCH = threading.local()
 
 
-def _mx_values_f32(x: np.ndarray, st: StageFormat, out: np.ndarray | None = None, tag: str | None = None) -> np.ndarray | None:
+def _mx_values_f32(x: np.ndarray, st: StageFormat, out: np.ndarray | None = None, tag: str | None = None,
+                   nonneg: bool = False) -> np.ndarray | None:
     """golden.fastsum.mx_values(x, st.fmt, st.k, -1, 'ocp', out32=True) for C-contiguous float32 x (last
     axis a multiple of st.k), in fewer and cheaper passes; None where golden must be called (NaN / Inf /
     blocks at or above 2^100, which golden does not round in float32).  out: where to write the values
-    (x's shape, last axis contiguous; default a new array); tag: reuse scratch arrays (_ws) under it.
+    (x's shape, last axis contiguous; default a new array); tag: reuse scratch arrays (_ws) under it;
+    nonneg: every x is known to be +0 or positive (no sign bits to clear).
 
     The same operations as golden's float32 path, with the block maxima and the shared exponents
     taken from the float32 bit patterns: |x| of a float32 is its pattern with the sign bit cleared,
@@ -174,8 +176,11 @@ def _mx_values_f32(x: np.ndarray, st: StageFormat, out: np.ndarray | None = None
         xs = xb.T
     else:
         a = buf("a", np.int32)
-        np.bitwise_and(xb.view(np.int32), np.int32(0x7FFFFFFF), out=a)
-        amax = a.max(axis=1)
+        if nonneg:
+            amax = xb.view(np.int32).max(axis=1)
+        else:
+            np.bitwise_and(xb.view(np.int32), np.int32(0x7FFFFFFF), out=a)
+            amax = a.max(axis=1)
         xs = xb
     if nb and int(amax.max()) >= _BITS_2_100:  # NaN / Inf / huge blocks: golden's other paths
         return None
@@ -196,13 +201,17 @@ def _mx_values_f32(x: np.ndarray, st: StageFormat, out: np.ndarray | None = None
     np.right_shift(b, sh, out=t)
     key += t
     table.take(key.view(np.int32), mode="wrap", out=y)  # keys are in range (no NaN)
+    if out is not None:
+        o = out.view()
+        o.shape = (*x.shape[:-1], -1, k)  # a view (raises if out's last axis is not contiguous)
+    if k > 8 and out is not None:
+        np.multiply(y.reshape(o.shape), sc.reshape(*o.shape[:-1], 1), out=o)
+        return out
     y *= sc
     if k <= 8:
         y = y.T
     if out is None:
-        return np.ascontiguousarray(y).reshape(x.shape)  # (scratch y only with out given, see _mxv)
-    o = out.view()
-    o.shape = (*x.shape[:-1], -1, k)  # a view (raises if out's last axis is not contiguous)
+        return np.ascontiguousarray(y).reshape(x.shape)  # y itself (scratch, with a tag) if contiguous
     o[...] = y.reshape(o.shape)
     return out
 
@@ -217,31 +226,47 @@ def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = Fals
     return _mxv(x, st, axis, out32)
 
 
-def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str | None = None) -> np.ndarray:
-    """mx_values_fast; tag: _mx_values_f32's scratch arrays (the result is then a fresh array or, for
-    axis -1 without padding, may live in scratch too: only for values that stay inside the kernel)."""
-    if st.fmt is None:
-        return x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
-    ax = axis % x.ndim
-    n = x.shape[ax]
-    pad = (-n) % st.k
-    if x.dtype == np.float32 and _mx_f32_ok(st):
+def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str | None = None,
+         out: np.ndarray | None = None, nonneg: bool = False) -> np.ndarray:
+    """mx_values_fast, for the statistical kernel: tag = _mx_values_f32's scratch arrays (_ws) and the
+    result may then live in them (valid until the next call with the same tag); out = where to write
+    the values (x's shape; used on _mx_values_f32's path, else assigned)."""
+    if st.fmt is not None and x.dtype == np.float32 and _mx_f32_ok(st):
+        ax = axis % x.ndim
+        n = x.shape[ax]
+        pad = (-n) % st.k
         xm = np.moveaxis(x, ax, -1)
         if pad:
             xm = np.pad(xm, [(0, 0)] * (x.ndim - 1) + [(0, pad)])
-        xm = np.ascontiguousarray(xm)
-        v = _mx_values_f32(xm, st, None if tag is None else _ws(tag + "o", xm.shape, np.float32), tag)
+        direct = out is not None and not pad and ax == x.ndim - 1
+        v = _mx_values_f32(np.ascontiguousarray(xm), st, out if direct else None, tag, nonneg)
         if v is not None:
+            if direct:
+                return out
             if pad:
                 v = v[..., :n]
             v = np.moveaxis(v, -1, ax)
-            return v if out32 else v.astype(np.float64)
-    if pad:
-        widths = [(0, 0)] * x.ndim
-        widths[ax] = (0, pad)
-        x = np.pad(x, widths)
-    v = fast_mx_values(x, st.fmt, st.k, ax, st.scale_rule, out32=out32)
-    return np.take(v, np.arange(n), axis=ax) if pad else v
+            v = v if out32 else v.astype(np.float64)
+            if out is not None:
+                out[...] = v
+                return out
+            return v
+    if st.fmt is None:
+        v = x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
+    else:
+        ax = axis % x.ndim
+        n = x.shape[ax]
+        pad = (-n) % st.k
+        if pad:
+            widths = [(0, 0)] * x.ndim
+            widths[ax] = (0, pad)
+            x = np.pad(x, widths)
+        v = fast_mx_values(x, st.fmt, st.k, ax, st.scale_rule, out32=out32)
+        v = np.take(v, np.arange(n), axis=ax) if pad else v
+    if out is not None:
+        out[...] = v
+        return out
+    return v
 
 
 def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> np.ndarray:
@@ -373,7 +398,8 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=lambda: e.max(axis=-1))
 
     # stage 3: P (FP32) and its MX values, band by band where every masked P is +0 (denominators > 0)
-    pos = bool(np.all(denom > 0))
+    # finite positive denominators: every P is finite and >= +0 (masked ones exactly +0)
+    pos = bool(np.all(np.isfinite(denom) & (denom > 0)))
     if not pos:
         bands = [(0, s.shape[-2], s.shape[-1])]
     pv_ = _ws("pv", s.shape, np.float32)
@@ -388,14 +414,15 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
             if cfg.pv.fmt is None:
                 pv_[..., r0:r1, :kk] = pb
             else:
-                pv_[..., r0:r1, :kk] = _mxv(pb, cfg.pv, -1, tag=f"p{i}")
+                _mxv(pb, cfg.pv, -1, tag=f"p{i}", out=pv_[..., r0:r1, :kk], nonneg=pos)
     vv = _repeat_kv(_mxv(v, cfg.pv, -2), H)
     out = _mm32(pv_, vv)
     n = _blocks(count, cfg.pv)[..., None]
-    # |P| = P when every P is >= +0 (denominators > 0): no abs pass
+    # |P| = P when every P is >= +0 (finite positive denominators): no abs pass
     return out + err(cfg.acc_pv, "mx_products", n, lambda: _mm32(pv_ if pos else np.abs(pv_), np.abs(vv)))
 
 
+_ROWS_PER_BAND = 32
 _PLAN: list = [None, None]  # (key, value) of the last _mask_plan: every layer of a forward shares its mask
 
 
@@ -420,7 +447,7 @@ def _row_bands(allowed: np.ndarray, align: int, bands: int | None = None) -> lis
     masked for every row of the band.  Causal masks: about Sq/32 bands, ~ half the matrix skipped."""
     sq, sk = allowed.shape[-2:]
     if bands is None:
-        bands = min(8, sq // 32)
+        bands = min(8, sq // _ROWS_PER_BAND)
     if bands <= 1 or sk < 2 * align:
         return [(0, sq, sk)]
     al = allowed.reshape(-1, sq, sk)

@@ -230,3 +230,92 @@ def test_grouped_kv_heads_are_repeated_after_quantisation():
     assert bits_equal(a, b)
     with pytest.raises(ValueError, match="number of heads"):
         kernels.attention_exact(q, k[:, :1].repeat(4, axis=1), v[:, :1].repeat(4, axis=1), 0.25, causal(S), None, cfg)
+
+
+@pytest.mark.parametrize("elem", ELEM_FORMATS)
+@pytest.mark.parametrize("k", [1, 4, 8, 32])
+def test_statistical_mx_f32_path_matches_golden(elem, k):
+    """The statistical kernel's MX quantisation of float32 arrays (_mxv: block maxima from the bit
+    patterns, golden's lookup table, scratch buffers, writing into a strided band of a larger array,
+    the non-negative shortcut) gives golden's dequantised values bit for bit; NaN / Inf / huge blocks
+    and non-OCP rules take golden's own paths."""
+    rng = np.random.default_rng(hash((elem, k, "f32")) % 2**32)
+    x = (rng.standard_normal((2, 3, 37, 64)) * np.exp2(rng.integers(-20, 20, (2, 3, 37, 1)))).astype(np.float32)
+    x[0, 0, 0, :] = 0.0
+    x[1, 0, :, 3] = -0.0
+    x[0, 1, 5, :8] = np.array([0.5, 1.5, 2.5, 0.25, 3.0, 6.0, 448.0, 464.0], dtype=np.float32)
+    x[0, 1, 6, :] = np.float32(2.0**-140) * np.arange(64)  # float32 subnormal inputs
+    x[0, 1, 7, :] = np.float32(2.0**-149)
+    x[0, 2, 8, :] = np.float32(2.0**99) * rng.standard_normal(64).astype(np.float32)
+    y = x.copy()
+    y[1, 2, 9, 5] = np.float32(2.0**101)  # a block at / above 2^100: golden's other path
+    z = x.copy()
+    z[1, 1, 3, 7], z[0, 2, 4, 40] = np.nan, -np.inf
+    for rule in ("ocp", "ceil"):
+        st = StageFormat(elem, k, rule)
+        for v in (x, y, z):
+            for axis in (-1, -2):
+                ref = kernels.mx_values(v.astype(np.float64), st, axis)
+                assert bits_equal(kernels._mxv(v, st, axis), ref)
+                assert bits_equal(kernels._mxv(v, st, axis, tag="t"), ref)
+                assert bits_equal(kernels._mxv(v, st, axis, tag="t"), ref)  # scratch reused
+            # into a band of a larger zeroed array (the layout of the banded P)
+            big = np.zeros((2, 3, 40, 96), dtype=np.float32)
+            kernels._mxv(v, st, -1, tag="b", out=big[:, :, 2:39, :64])
+            assert bits_equal(big[:, :, 2:39, :64], kernels.mx_values(v.astype(np.float64), st, -1))
+            assert not big[:, :, :2].any() and not big[:, :, 39:].any() and not big[..., 64:].any()
+            a = np.abs(v)
+            kernels._mxv(a, st, -1, tag="n", out=big[:, :, 2:39, :64], nonneg=True)
+            assert bits_equal(big[:, :, 2:39, :64], kernels.mx_values(a.astype(np.float64), st, -1))
+
+
+class _DrawingErrorModel:
+    """Errors that consume the random stream (so any change of sampling order shows)."""
+
+    key = "test-drawing"
+
+    def sample(self, *, scheme, order, acc, comp, dist, n, sum_abs, rng, max_abs=None):
+        u = 2.0 ** -(parse_format(acc).m + 1)
+        extra = 0.0 if max_abs is None else 1e-3 * np.asarray(max_abs)
+        return (sum_abs * u * np.sqrt(np.maximum(n, 1)) + extra) * rng.standard_normal(np.shape(sum_abs))
+
+
+@pytest.mark.parametrize("scale", [1.0, 30.0])
+def test_statistical_bands_are_bit_identical(monkeypatch, scale):
+    """Statistical mode in bands of query rows (the masked part of the score / P matrices skipped) gives
+    exactly what one band over all keys gives: float32 inputs as from a model, grouped KV heads, MX on
+    every stage or none, causal / padded / bias masks, a row that sees no key (non-positive
+    denominators: the unbanded path), and a read-only mask object shared between calls (cached plan)."""
+    rng = np.random.default_rng(31)
+    B, H, Hkv, S, D = 2, 4, 2, 150, 16
+    q = (rng.standard_normal((B, H, S, D)) * scale).astype(np.float32)
+    k = (rng.standard_normal((B, Hkv, S, D)) * scale).astype(np.float32)
+    v = rng.standard_normal((B, Hkv, S, D)).astype(np.float32)
+    cz = causal(S).copy()
+    cz.setflags(write=False)
+    pad = np.broadcast_to(causal(S), (B, 1, S, S)).copy()
+    pad[1, :, :, :7] = False  # batch row 1: left padding
+    pad[1, :, :7, 0] = True
+    empty = pad.copy()
+    empty[0, 0, 40, :] = False  # a query that sees no key
+    bias = np.where(causal(S), rng.standard_normal((1, 1, S, S)) * 0.5, 0.0)
+    configs = [
+        dict(qk={"elem": "E4M3"}, pv={"elem": "E4M3"}),
+        dict(qk={"elem": "E4M3"}, pv={"elem": "E4M3", "k": 4}, acc_sum={"scheme": "kahan", "acc": "E5M3-ieee"},
+             acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"}),
+        dict(qk={"elem": "E2M1", "k": 8}, scores={"elem": "E4M3", "k": 16}, pv={"elem": "E2M3", "k": 8}),
+        dict(),
+    ]
+    default = kernels._ROWS_PER_BAND
+    assert len(kernels._row_bands(np.broadcast_to(causal(S), (B, H, S, S)), 4)) == 4
+    assert kernels._row_bands(np.broadcast_to(causal(S), (B, H, S, S)), 4)[0] == (0, 37, 40)
+    for kw in configs:
+        cfg = AttnConfig(mode="statistical", **kw)
+        for allowed, b in ((cz, None), (cz, None), (pad, None), (empty, None), (causal(S), bias)):
+            outs = []
+            for rows in (default, 10**9):
+                monkeypatch.setattr(kernels, "_ROWS_PER_BAND", rows)
+                for model in (None, _DrawingErrorModel()):
+                    outs.append(kernels.attention_statistical(q, k, v, 0.25, allowed, b, cfg, model,
+                                                              np.random.default_rng(5)))
+            assert bits_equal(outs[0], outs[2]) and bits_equal(outs[1], outs[3]), kw
