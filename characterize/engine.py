@@ -91,7 +91,7 @@ def _make_references(spec: Spec, acc: str) -> dict[int, tuple[np.ndarray, np.nda
     absx = np.abs(xa)
     csum = np.cumsum(absx, axis=1)
     minnz = np.minimum.accumulate(np.where(absx > 0, absx, np.inf), axis=1)
-    ns = sorted(set(spec.lengths()) | set(spec.pairwise_lengths()))
+    ns = sorted(set(spec.lengths(acc)) | set(spec.pairwise_lengths()))
     hi, lo = exact_prefix_sums(xa, ns)
     return {n: (hi[:, j], lo[:, j], csum[:, n - 1], minnz[:, n - 1]) for j, n in enumerate(ns)}
 
@@ -289,7 +289,7 @@ def run_unit(spec: Spec, acc: str, scheme: str) -> pd.DataFrame:
     for sch, order, a, comp in spec.configs():
         if a != acc or sch != scheme:
             continue
-        ns = spec.lengths() if order == "sequential" else spec.pairwise_lengths()
+        ns = spec.lengths(acc) if order == "sequential" else spec.pairwise_lengths()
         vals = _values(xa, refs, scheme, order, fa, comp, ns)
         for di, dist in enumerate(spec.dists):
             m = didx == di
@@ -378,7 +378,7 @@ def _extra_rows(spec: Spec, fa, dist: str, batch: int, rows: int, L: int):
     for r0 in range(0, rows, chunk):
         parts.append(generate(dist, min(chunk, rows - r0), width, rng, spec.kappa, acc_m=fa.m)[:, :L])
     x = rounder(fa)(np.concatenate(parts, axis=0))
-    ns = [n for n in sorted(set(spec.lengths()) | set(spec.pairwise_lengths())) if n <= L]
+    ns = [n for n in sorted(set(spec.lengths(fa)) | set(spec.pairwise_lengths())) if n <= L]
     absx = np.abs(x)
     csum = np.cumsum(absx, axis=1)
     minnz = np.minimum.accumulate(np.where(absx > 0, absx, np.inf), axis=1)

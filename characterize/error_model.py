@@ -103,6 +103,7 @@ POSITIVE_DISTS = ("uniform", "softmax", "lognormal", "swamping")
 # measured quantiles: many, because where sum|x| spans many ulps their final roundings are a Monte Carlo
 # sample of a uniform law) x FR_DEVS values of the pre-rounding deviation d
 FR_SUMS, FR_DEVS = 512, 32
+ULP_MAX_BIAS = 1.0  # the ulp unit only while |mean error| <= this many ulps at every training length
 MIN_ERRORS = 30  # = engine.MIN_ERRORS: fewer trials with an error than this do not resolve a spread
 FR_MAX_BIAS = 4.0
 FR_ALPHA_MEDIAN = True  # alpha per node replaced by the running median of 3 nodes  # fr nodes need |mean d| <= this (units u*sum|x|, i.e. 2 to 4 ulps of S)
@@ -603,7 +604,11 @@ def fit_entry(g: pd.DataFrame) -> Entry:
                                                    ns_all[tidx[j]:tidx[j] + 1])[0]), s[tidx[j]])
                      for j in range(1, len(tidx) - 1)]
     scores = {k: _loo_score(v) for k, v in loo.items()}
-    norm = min(NORMS, key=lambda k: (scores[k], k != "sumabs"))
+    # the ulp unit models an error that follows the binade of the result (about one rounding of it); with a
+    # bias of many ulps (e.g. a stagnated sum) the error is a function of u*sum|x|, and in ulps it doubles
+    # or halves wherever the sums cross a power of two: then the ulp unit is not eligible
+    ulp_ok = bool(np.all(np.abs(cand["ulp"][1][train]) <= ULP_MAX_BIAS))
+    norm = min([k for k in NORMS if k != "ulp" or ulp_ok], key=lambda k: (scores[k], k != "sumabs"))
     q, mean, std = cand[norm]
     e = Entry(u, acc, norm, ns_all[train], q[train], mean[train], std[train])
 

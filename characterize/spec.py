@@ -17,6 +17,8 @@ A spec is a YAML mapping (every key optional; defaults are the `default` profile
     p99_threshold: 1.0e-2                     # X in "narrowest format with p99 relative error < X"
     rel_se_target: 0                          # > 0: adaptive trials (below); 0: every cell has `trials` trials
     max_trials: 65536                         # cap of the adaptive trial count per cell
+    dense_nu: []                              # [lo, hi]: more sequential lengths where lo <= n u <= hi ...
+    dense_per_octave: 16                      # ... this many per factor 2 (u: the accumulator's unit roundoff)
 
 Adaptive trials (rel_se_target > 0): a cell (config, dist, n) whose measured spread has a relative
 standard error (from the trials' 4th moment, the larger of the two units u*sum|x| and ulp(sum|x|))
@@ -69,6 +71,8 @@ class Spec:
     p99_threshold: float = 1.0e-2
     rel_se_target: float = 0.0
     max_trials: int = 65536
+    dense_nu: tuple[float, ...] = ()
+    dense_per_octave: int = 16
 
     def __post_init__(self) -> None:
         _check_names("schemes", self.schemes, SCHEMES)
@@ -100,17 +104,34 @@ class Spec:
         if (isinstance(self.rel_se_target, bool) or not isinstance(self.rel_se_target, (int, float))
                 or not 0 <= float(self.rel_se_target) < 1):
             raise ValueError(f"spec field 'rel_se_target' must be a number in [0, 1) (0 = fixed trials); got {self.rel_se_target!r}")
+        dn = self.dense_nu
+        if (isinstance(dn, str) or not hasattr(dn, "__len__") or len(dn) not in (0, 2)
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and v > 0 for v in dn)
+                or (len(dn) == 2 and not dn[0] < dn[1])):
+            raise ValueError(f"spec field 'dense_nu' must be [] or [lo, hi] with 0 < lo < hi (a range of n u); got {dn!r}")
+        if isinstance(self.dense_per_octave, bool) or not isinstance(self.dense_per_octave, int) or not 1 <= self.dense_per_octave <= 64:
+            raise ValueError(f"spec field 'dense_per_octave' must be an integer in 1..64; got {self.dense_per_octave!r}")
         if isinstance(self.max_trials, bool) or not isinstance(self.max_trials, int) or not self.trials <= self.max_trials <= 10**7:
             raise ValueError(f"spec field 'max_trials' must be an integer in trials ({self.trials})..10000000; got {self.max_trials!r}")
 
     # ------------------------------------------------------------------ derived
-    def lengths(self) -> list[int]:
-        """Sequential lengths: 1 .. max_n, `per_octave` log-spaced values per factor of 2 (rounded)."""
+    def lengths(self, acc=None) -> list[int]:
+        """Sequential lengths: 1 .. max_n, `per_octave` log-spaced values per factor of 2 (rounded); for an
+        accumulator format `acc` also `dense_per_octave` per factor of 2 where n u lies in `dense_nu`
+        (u = acc's unit roundoff: where the compensated sums stagnate and their spread changes fastest)."""
         import math
 
         top = math.log2(self.max_n)
-        k = int(math.floor(top * self.per_octave + 1e-9))
-        ns = {int(round(2.0 ** (i / self.per_octave))) for i in range(k + 1)} | {self.max_n, self.fixed_n}
+
+        def grid(per):
+            k = int(math.floor(top * per + 1e-9))
+            return {int(round(2.0 ** (i / per))) for i in range(k + 1)}
+
+        ns = grid(self.per_octave) | {self.max_n, self.fixed_n}
+        if acc is not None and self.dense_nu:
+            u = acc_format(acc).unit_roundoff
+            lo, hi = self.dense_nu
+            ns |= {n for n in grid(self.dense_per_octave) if lo <= n * u <= hi}
         return sorted(ns)
 
     def pairwise_lengths(self) -> list[int]:
@@ -147,6 +168,9 @@ class Spec:
         if not d["rel_se_target"]:  # fixed trials: the cap does not change the numbers
             d.pop("rel_se_target")
             d.pop("max_trials")
+        if not d["dense_nu"]:
+            d.pop("dense_nu")
+            d.pop("dense_per_octave")
         d["table_version"] = TABLE_VERSION  # a cached unit of an older table layout is not reused
         return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:12]
 
@@ -184,6 +208,7 @@ PROFILES: dict[str, dict] = {
         "trials": 256,
         "per_octave": 8,
         "rel_se_target": RESOLVE_REL_SE,
+        "dense_nu": [2, 32],
     },
     # the long sweep (nox -s characterize-full): more formats, 64k lengths, 512 trials
     "full": {
@@ -220,7 +245,7 @@ def spec_from_dict(d: dict | None, base: str = "default") -> Spec:
     merged = {**PROFILES[base], **d}
     if "name" not in d and base != "default" and "name" not in PROFILES[base]:
         merged["name"] = base
-    for k in ("schemes", "orders", "accs", "dists"):
+    for k in ("schemes", "orders", "accs", "dists", "dense_nu"):
         if k in merged and isinstance(merged[k], list):
             merged[k] = tuple(merged[k])
     if "comps" in merged:

@@ -40,6 +40,9 @@ def test_default_profile_covers_the_model_grid():
         ({"kappa": 0.5}, "kappa", "[1, 1e12]"),
         ({"lengths": [1, 2]}, "lengths", "allowed fields"),
         ({"rel_se_target": 1.5}, "rel_se_target", "[0, 1)"),
+        ({"dense_nu": [8, 2]}, "dense_nu", "0 < lo < hi"),
+        ({"dense_nu": [2]}, "dense_nu", "[lo, hi]"),
+        ({"dense_per_octave": 0}, "dense_per_octave", "1..64"),
         ({"rel_se_target": -0.1}, "rel_se_target", "[0, 1)"),
         ({"max_trials": 100}, "max_trials", "trials (128)"),
     ],
@@ -78,3 +81,15 @@ def test_digest_tracks_numbers_not_name():
     assert a.digest() == spec_from_dict({"max_trials": 1000}).digest()
     ad = spec_from_dict({"rel_se_target": 0.05})
     assert ad.digest() != a.digest() != spec_from_dict({"rel_se_target": 0.05, "max_trials": 1000}).digest() != ad.digest()
+
+
+def test_dense_lengths_only_where_nu_is_in_range():
+    """dense_nu adds dense_per_octave lengths per factor 2 only where lo <= n u <= hi for that accumulator."""
+    base = spec_from_dict({"per_octave": 4})
+    s = spec_from_dict({"per_octave": 4, "dense_nu": [2, 8], "dense_per_octave": 16})
+    assert s.lengths() == base.lengths() == s.lengths("FP32")  # FP32: n u >= 2 needs n > max_n
+    bf = s.lengths("BF16")  # u = 2^-8: the range is n = 512 .. 2048
+    extra = sorted(set(bf) - set(base.lengths()))
+    assert extra and min(extra) >= 512 and max(extra) <= 2048
+    assert len([n for n in bf if 512 <= n <= 2048]) == 2 * 16 + 1  # 16 per octave, both ends included
+    assert s.digest() != base.digest() == spec_from_dict({"per_octave": 4, "dense_per_octave": 8}).digest()
