@@ -353,7 +353,6 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
             return 0.0
         if callable(sum_abs):
             sum_abs = sum_abs()
-        kw = {a: (b() if callable(b) else b) for a, b in kw.items()}
         out = model.sample(scheme=spec.scheme, order=spec.order, acc=spec.acc, comp=spec.comp, dist=dist,
                            n=np.asarray(n, dtype=np.int64), sum_abs=sum_abs, rng=rng, **kw)
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
@@ -378,8 +377,9 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     # stage 2: numerators e (float32, exact FP32 values; exactly 0 for masked keys), band by band
     count, bands = _mask_plan(allowed, s.shape, cfg)
     allowed = np.broadcast_to(allowed, s.shape)
-    e = _ws("e", s.shape, np.float32)
+    e, emax = _ws("e", s.shape, np.float32), _ws("emax", s.shape[:-1], np.float32)
     e.fill(0)
+    emax.fill(0)
     for i, (r0, r1, kk) in enumerate(bands):
         if kk == 0:  # no key visible to any row of the band: e stays 0
             continue
@@ -390,12 +390,14 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         m = np.where(np.isfinite(m), m, 0.0)
         with np.errstate(over="ignore", invalid="ignore"):
             d = _ws(f"d{i}", sb.shape, np.float64)
-            d.fill(0)
-            np.subtract(sb, m, out=d, where=ab, dtype=np.float64)  # float32 s: in float64
-            np.exp(d, out=d, where=ab)  # only allowed keys; masked ones stay exactly 0
-            e[..., r0:r1, :kk] = d  # the FP32 rounding (the IEEE conversion)
+            np.subtract(sb, m, out=d, dtype=np.float64)  # float32 s: in float64
+            np.exp(d, out=d, where=ab)  # only allowed keys (masked entries of d are not used)
+            # the FP32 rounding (the IEEE conversion) of the allowed ones; masked ones stay exactly 0
+            np.copyto(e[..., r0:r1, :kk], d, casting="same_kind", where=ab)
+        # the row maxima of e over the band = over the whole row (e >= +0 or NaN, +0 past the band)
+        np.max(e[..., r0:r1, :kk], axis=-1, out=emax[..., r0:r1])
     exact = e.sum(axis=-1, dtype=np.float64)  # over the whole key axis (numpy's summation order)
-    denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=lambda: e.max(axis=-1))
+    denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=emax)
 
     # stage 3: P (FP32) and its MX values, band by band where every masked P is +0 (denominators > 0)
     # finite positive denominators: every P is finite and >= +0 (masked ones exactly +0)

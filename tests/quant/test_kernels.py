@@ -209,6 +209,8 @@ def test_f32_cast_is_goldens_fp32_rounding():
                         2.0**-149, 2.0**-150, 2.0**-150 * 1.0000001, -(2.0**-151), 2.0**-126 * (1 - 2.0**-25)])
     for v in (x, ties, special):
         assert bits_equal(kernels.f32_cast(v), round_to(v, FP32))
+        r32 = kernels.f32_cast(v, out32=True)
+        assert r32.dtype == np.float32 and bits_equal(r32, round_to(v, FP32))
 
 
 def test_grouped_kv_heads_are_repeated_after_quantisation():
