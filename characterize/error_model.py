@@ -36,7 +36,9 @@ smooth mode's moments also in fr intervals; `sample` draws from the fr mode ther
 
 Model choice, on the training lengths only (leave-one-out, LOO: each interior training length
 predicted from the other training lengths): the unit with the fewer LOO points outside +-20 % (then
-the smaller mean |deviation|; ties: sumabs); for POSITIVE_DISTS a training node is an fr node when
+the smaller mean |deviation|; ties: sumabs; 'ulp' only where |mean error| <= ULP_MAX_BIAS ulps at every
+training length -- a stagnated sum's bias of many ulps doubles or halves in ulps wherever the sums cross
+a power of two); for POSITIVE_DISTS a training node is an fr node when
 the fr mode's LOO deviation there is within +-20 % or smaller than the smooth mode's (end nodes take
 their neighbour's choice).  No held-out length takes part in any choice.
 
@@ -55,9 +57,13 @@ mostly exact).  `pass` stays this strict rule.  Every point outside it is classi
                   rel_sumabs_std_se / ulpsa_std_se, from the trials' 4th moment; for older tables from
                   the measured quantiles): the measurement cannot resolve +-20 %;
     'unexplained' anything else (reported, not excused).
-Shipped model (256 trials): 4446 / 4472 held-out points within +-20 % (99.4 %; 2023 of them predicted in
-the fr mode); of the 26 others, 10 sawtooth, 8 noise, 8 unexplained (0.2 %) -- docs/characterize.md lists
-them.  (The model without the fr mode: 4376 / 4472, 64 sawtooth, 14 noise, 18 unexplained.)
+Resolution: a held-out point validates the model only when its measured spread is resolved (`_resolved`):
+relative standard error at most RESOLVE_REL_SE = 1/15 (the +-20 % tolerance is 3 standard errors), or the
+spread resolved as negligible (spread + 3 standard errors < NEGLIGIBLE), and -- where the configuration has
+errors at all -- at least MIN_ERRORS trials with an error.  Unresolved points are not scored: counted
+(holdout['points_unresolved'], holdout['unresolved'] = {n: relative SE}); the engine's adaptive trials
+(spec rel_se_target, the `model` profile) add trials until each cell is resolved or the trial cap is reached.
+Results: docs/characterize.md, "Held-out validation".
 
 Row-conditioned entries (ROW_DISTS, RowEntry): fitted on rows of terms captured from a real model
 (quant/rowmodel.py for softmax numerators of real attention), conditioned per row on n and
