@@ -91,7 +91,8 @@ def main() -> None:
         t = best(lambda cfg=cfg: attention_exact(q64, k64, v64, D**-0.5, allowed, None, cfg), a.repeat)
         print(f"   {'exact: ' + name:40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x")
     cfg = AttnConfig(mode="statistical", **EXACT_CONFIGS["MXFP8 E4M3 k=32, FP32 naive"])
-    t = best(lambda: attention_statistical(q64, k64, v64, D**-0.5, allowed, None, cfg, em, rng), a.repeat)
+    # float32 Q, K, V as quant.emulate passes them to the statistical kernel (exact mode: float64)
+    t = best(lambda: attention_statistical(q, k, v, D**-0.5, allowed, None, cfg, em, rng), a.repeat)
     print(f"   {'statistical: MXFP8 (' + em_name[:10] + ')':40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x")
 
     def fwd():
