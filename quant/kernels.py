@@ -425,20 +425,21 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
 
 
 _ROWS_PER_BAND = 32
-_PLAN: list = [None, None]  # (key, value) of the last _mask_plan: every layer of a forward shares its mask
+_PLAN: list = [None]  # [(key, mask, plan)] of the last _mask_plan: every layer of a forward shares its mask
 
 
 def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.ndarray, list]:
     """(allowed keys per row broadcast to shape[:-1], _row_bands) for a mask; the last result is kept and
     reused while the same read-only mask object comes again (quant.emulate shares one causal mask
-    array per shape between layers)."""
+    array per shape between layers).  The cache entry is one tuple, replaced atomically."""
     align = max((st.k for st in (cfg.scores, cfg.pv) if st.fmt is not None), default=1)
     key = (id(allowed), allowed.shape, tuple(shape), align)
-    if _PLAN[0] is not None and _PLAN[0][0] == key and _PLAN[0][1] is allowed and not allowed.flags.writeable:
-        return _PLAN[1]
+    last = _PLAN[0]
+    if last is not None and last[0] == key and last[1] is allowed and not allowed.flags.writeable:
+        return last[2]
     count = np.broadcast_to(np.sum(allowed, axis=-1), shape[:-1])  # before broadcasting: fewer rows
     plan = (count, _row_bands(np.broadcast_to(allowed, shape), align))
-    _PLAN[0], _PLAN[1] = (key, allowed), plan
+    _PLAN[0] = (key, allowed, plan)
     return plan
 
 
