@@ -24,6 +24,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -132,6 +133,14 @@ def _limit_public(runner) -> None:
     runner._build_command = patched
 
 
+def clear_partial_build(bdir: Path) -> None:
+    """Remove what an interrupted build left in `bdir` (no build.ok): make trusts file times, so a
+    half-written object or precompiled header (seen: a 16 KiB Verilator .gch after a killed build)
+    would otherwise be reused and fail the next build of the same hash."""
+    if bdir.exists() and not (bdir / "build.ok").exists():
+        shutil.rmtree(bdir)
+
+
 def build(job: SimJob, bdir: Path | None = None):
     """Build once per hash directory (file-locked for xdist); returns the cocotb Runner.
 
@@ -151,6 +160,7 @@ def build(job: SimJob, bdir: Path | None = None):
     with open(bdir.parent / f"{bdir.name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not ok.exists():
+            clear_partial_build(bdir)
             runner.build(
                 sources=[str(s) for s in job.sources],
                 hdl_toplevel=job.toplevel,
