@@ -75,13 +75,17 @@ def reduce_last(x: np.ndarray, spec: AccSpec) -> np.ndarray:
 def quantize_padded_mx(x: np.ndarray, st: StageFormat, axis: int) -> MXTensor:
     """golden.mx.mx_quantize of x along `axis` after zero-padding it to a multiple of st.k (through
     golden.fastsum.mx_quantize_fast, proved bit-identical to it)."""
-    n = x.shape[axis]
-    pad = (-n) % st.k
-    if pad:
-        widths = [(0, 0)] * x.ndim
-        widths[axis] = (0, pad)
-        x = np.pad(x, widths)
-    return mx_quantize_fast(x, st.fmt, st.k, axis=axis, scale_rule=st.scale_rule)
+    return mx_quantize_fast(pad_to_blocks(x, st.k, axis), st.fmt, st.k, axis=axis, scale_rule=st.scale_rule)
+
+
+def pad_to_blocks(x: np.ndarray, k: int, axis: int) -> np.ndarray:
+    """x zero-padded at the end of `axis` to a multiple of k (x itself when it already is one)."""
+    pad = (-x.shape[axis]) % k
+    if not pad:
+        return x
+    widths = [(0, 0)] * x.ndim
+    widths[axis] = (0, pad)
+    return np.pad(x, widths)
 
 
 def quantize_padded(x: np.ndarray, st: StageFormat, axis: int) -> tuple[np.ndarray, np.ndarray, int]:
@@ -256,13 +260,8 @@ def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str
     else:
         ax = axis % x.ndim
         n = x.shape[ax]
-        pad = (-n) % st.k
-        if pad:
-            widths = [(0, 0)] * x.ndim
-            widths[ax] = (0, pad)
-            x = np.pad(x, widths)
-        v = fast_mx_values(x, st.fmt, st.k, ax, st.scale_rule, out32=out32)
-        v = np.take(v, np.arange(n), axis=ax) if pad else v
+        v = fast_mx_values(pad_to_blocks(x, st.k, ax), st.fmt, st.k, ax, st.scale_rule, out32=out32)
+        v = np.take(v, np.arange(n), axis=ax) if v.shape[ax] != n else v
     if out is not None:
         out[...] = v
         return out
