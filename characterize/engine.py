@@ -32,7 +32,7 @@ from golden.formats import rounder
 
 from . import bounds
 from .dists import generate
-from .spec import DISTS, Spec, acc_format
+from .spec import DISTS, MIN_ERRORS, NEGLIGIBLE, Spec, acc_format
 
 # signed quantiles of err / sum|x| stored per row (the error model is fitted from them)
 PROBS = np.round(np.linspace(0.0, 1.0, 41), 4)
@@ -88,10 +88,14 @@ def _references(spec: Spec, acc: str) -> dict[int, tuple[np.ndarray, np.ndarray,
 
 def _make_references(spec: Spec, acc: str) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     xa, _ = _inputs(spec, acc)
+    return prefix_references(xa, sorted(set(spec.lengths(acc)) | set(spec.pairwise_lengths())))
+
+
+def prefix_references(xa: np.ndarray, ns) -> dict[int, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """n -> (hi, lo, sum|x|, smallest nonzero |x|) of every row's first n elements, for each n in ns (sorted)."""
     absx = np.abs(xa)
     csum = np.cumsum(absx, axis=1)
     minnz = np.minimum.accumulate(np.where(absx > 0, absx, np.inf), axis=1)
-    ns = sorted(set(spec.lengths(acc)) | set(spec.pairwise_lengths()))
     hi, lo = exact_prefix_sums(xa, ns)
     return {n: (hi[:, j], lo[:, j], csum[:, n - 1], minnz[:, n - 1]) for j, n in enumerate(ns)}
 
@@ -322,12 +326,7 @@ def _values(xa: np.ndarray, refs: dict, scheme: str, order: str, fa, comp, ns) -
 # distributions whose first L elements of a row of max_n have the same law as a row of L elements (iid terms,
 # or iid MX blocks of 32 from the row's start, or a fixed first term): extra trials need only L columns
 PREFIX_INVARIANT = ("uniform", "normal", "lognormal", "student_t", "mx_products", "swamping")
-_REFINE_ELEMS = 1 << 22
-NEGLIGIBLE = 0.01  # = error_model.NEGLIGIBLE (spreads below this many u*sum|x| count as equal)
-# a spread measured from fewer trials with any error than this is not a measurement (where errors are rare
-# the standard error estimated from those few trials is itself unreliable): such cells get more trials too,
-# and so do cells without any error while other lengths of the same configuration have errors
-MIN_ERRORS = 30  # extra input rows are generated and summed in chunks of about this many elements
+_REFINE_ELEMS = 1 << 22  # extra input rows are generated and summed in chunks of about this many elements
 
 
 def _spread_rel_se(cell, fa) -> float:
@@ -379,11 +378,7 @@ def _extra_rows(spec: Spec, fa, dist: str, batch: int, rows: int, L: int):
         parts.append(generate(dist, min(chunk, rows - r0), width, rng, spec.kappa, acc_m=fa.m)[:, :L])
     x = rounder(fa)(np.concatenate(parts, axis=0))
     ns = [n for n in sorted(set(spec.lengths(fa)) | set(spec.pairwise_lengths())) if n <= L]
-    absx = np.abs(x)
-    csum = np.cumsum(absx, axis=1)
-    minnz = np.minimum.accumulate(np.where(absx > 0, absx, np.inf), axis=1)
-    hi, lo = exact_prefix_sums(x, ns)
-    return x, {n: (hi[:, j], lo[:, j], csum[:, n - 1], minnz[:, n - 1]) for j, n in enumerate(ns)}
+    return x, prefix_references(x, ns)
 
 
 def _refine(spec: Spec, fa, scheme: str, order: str, comp, dist: str, cells: dict) -> dict:

@@ -83,11 +83,10 @@ import pandas as pd
 
 from golden.accumulate import ORDERS, SCHEMES
 
-from .spec import DISTS, RESOLVE_REL_SE, acc_format
+from .spec import DISTS, MIN_ERRORS, NEGLIGIBLE, RESOLVE_REL_SE, acc_format
 
 DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "error_model.json")
 HOLDOUT_TOL = 0.20
-NEGLIGIBLE = 0.01  # spreads below this many u*sum|x| count as equal in the held-out check
 NORMS = ("sumabs", "ulp")
 # where a distribution was not fitted, try these in order (documented in docs/characterize.md)
 NEAREST: dict[str, tuple[str, ...]] = {
@@ -110,7 +109,6 @@ POSITIVE_DISTS = ("uniform", "softmax", "lognormal", "swamping")
 # sample of a uniform law) x FR_DEVS values of the pre-rounding deviation d
 FR_SUMS, FR_DEVS = 512, 32
 ULP_MAX_BIAS = 1.0  # the ulp unit only while |mean error| <= this many ulps at every training length
-MIN_ERRORS = 30  # = engine.MIN_ERRORS: fewer trials with an error than this do not resolve a spread
 FR_MAX_BIAS = 4.0
 FR_ALPHA_MEDIAN = True  # alpha per node replaced by the running median of 3 nodes  # fr nodes need |mean d| <= this (units u*sum|x|, i.e. 2 to 4 ulps of S)
 # Distributions fitted on terms captured from a real model rather than drawn from a generator:
@@ -553,7 +551,7 @@ def _resolved(g: pd.DataFrame, u: float) -> np.ndarray:
         s = g["rel_sumabs_std"].to_numpy(dtype=np.float64) / u
         se = g["rel_sumabs_std_se"].to_numpy(dtype=np.float64) / u
         res |= np.isfinite(se) & (s + 3 * se < NEGLIGIBLE)
-    if "exact_frac" in g and "trials" in g:  # rare errors: too few trials with an error (engine.MIN_ERRORS)
+    if "exact_frac" in g and "trials" in g:  # rare errors: too few trials with an error (MIN_ERRORS)
         nz = np.rint((1.0 - g["exact_frac"].to_numpy(dtype=np.float64)) * g["trials"].to_numpy(dtype=np.float64))
         if (nz > 0).any():
             res &= nz >= MIN_ERRORS

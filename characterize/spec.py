@@ -50,6 +50,11 @@ TABLE_VERSION = 4
 # tolerance: the tolerance is 3 standard errors (error_model.HOLDOUT_TOL / 3; the `model` profile's
 # rel_se_target, and the error model's rule for which held-out points can validate it)
 RESOLVE_REL_SE = 0.2 / 3
+# spreads below this many u*sum|x| count as equal in the held-out check (and resolve as negligible)
+NEGLIGIBLE = 0.01
+# a spread measured from fewer trials with any error than this is not a measurement (where errors are rare
+# the standard error estimated from those few trials is itself unreliable)
+MIN_ERRORS = 30
 
 
 @dataclass(frozen=True)
