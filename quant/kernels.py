@@ -235,33 +235,26 @@ def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str
     """mx_values_fast, for the statistical kernel: tag = _mx_values_f32's scratch arrays (_ws) and the
     result may then live in them (valid until the next call with the same tag); out = where to write
     the values (x's shape; used on _mx_values_f32's path, else assigned)."""
+    v = None
     if st.fmt is not None and x.dtype == np.float32 and _mx_f32_ok(st):
         ax = axis % x.ndim
         n = x.shape[ax]
-        pad = (-n) % st.k
-        xm = np.moveaxis(x, ax, -1)
-        if pad:
-            xm = np.pad(xm, [(0, 0)] * (x.ndim - 1) + [(0, pad)])
-        direct = out is not None and not pad and ax == x.ndim - 1
+        xm = pad_to_blocks(np.moveaxis(x, ax, -1), st.k, -1)
+        direct = out is not None and xm.shape[-1] == n and ax == x.ndim - 1
         v = _mx_values_f32(np.ascontiguousarray(xm), st, out if direct else None, tag, nonneg)
         if v is not None:
             if direct:
                 return out
-            if pad:
-                v = v[..., :n]
-            v = np.moveaxis(v, -1, ax)
+            v = np.moveaxis(v[..., :n], -1, ax)
             v = v if out32 else v.astype(np.float64)
-            if out is not None:
-                out[...] = v
-                return out
-            return v
-    if st.fmt is None:
-        v = x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
-    else:
-        ax = axis % x.ndim
-        n = x.shape[ax]
-        v = fast_mx_values(pad_to_blocks(x, st.k, ax), st.fmt, st.k, ax, st.scale_rule, out32=out32)
-        v = np.take(v, np.arange(n), axis=ax) if v.shape[ax] != n else v
+    if v is None:  # golden's fast path (also where _mx_values_f32 hands back to golden)
+        if st.fmt is None:
+            v = x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
+        else:
+            ax = axis % x.ndim
+            n = x.shape[ax]
+            v = fast_mx_values(pad_to_blocks(x, st.k, ax), st.fmt, st.k, ax, st.scale_rule, out32=out32)
+            v = np.take(v, np.arange(n), axis=ax) if v.shape[ax] != n else v
     if out is not None:
         out[...] = v
         return out
