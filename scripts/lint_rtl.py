@@ -41,7 +41,8 @@ ACC_SETS = [{**E4M3, **_c(E4M3, "C")}, {**BF16, **_c(FP16, "C")}, {**E5M2, **_c(
 PARAM_SETS: dict[str, list[dict]] = {
     "fp_param_check": FMTS,
     "fp_unpack": [{k: v for k, v in f.items() if k != "OVF"} for f in FMTS],
-    "fp_round": [{**f, "ZW": z} for f in (E4M3, FP16, E2M1) for z in (4, 40)],
+    "fp_round": [{**f, "ZW": z} for f in (E4M3, FP16, E2M1) for z in (4, 40)]
+    + [{**f, "ZW": z, "SUBEXACT": 1} for f in (E4M3, FP16) for z in (f["MW"] + 1, 40)],
     "fp_add": [*FMTS, {**BF16, "LATENCY": 2}],
     "fp_add_mix": [{**_ab(E4M3, FP16), **E5M2}, {**_ab(BF16, FP16), **BF16, "LATENCY": 1}, {**_ab(E2M1, E4M3), **E4M3}],
     "fp_cvt": [{**_c({k: v for k, v in FP16.items() if k != "OVF"}, "I"), **E4M3},

@@ -57,7 +57,7 @@ module acc_kulisch_seq #(
   wire neg = nx[FW-1];
   wire [FW-1:0] absx = neg ? (~nx + 1'b1) : nx;
   wire [EW+MW:0] fin;
-  fp_round #(.ZW(FW), .EW(EW), .MW(MW), .SPECIAL(SPECIAL), .OVF(OVF)) u_rnd (
+  fp_round #(.ZW(FW), .EW(EW), .MW(MW), .SPECIAL(SPECIAL), .OVF(OVF), .SUBEXACT(1)) u_rnd (
       .nan(nx_nan | (nx_pinf & nx_ninf)), .inf(nx_pinf | nx_ninf), .inf_sign(nx_ninf), .sign(neg),
       .z(absx), .zexp(QEXP), .sticky(1'b0), .y(fin));
 

@@ -12,7 +12,13 @@ module fp_round #(
     parameter integer EW = 8,
     parameter integer MW = 23,
     parameter integer SPECIAL = 0,
-    parameter integer OVF = 1
+    parameter integer OVF = 1,
+    // 1: the caller guarantees zexp == EMIN - MW (z's LSB is the format's smallest subnormal) and
+    // sticky == 0, as the exact (Kulisch) accumulator does.  A subnormal result is then z itself and
+    // nothing below it can be lost, so the denormalising shifter and its lost-bit compare are not built:
+    // same function, but synthesis no longer depends on ABC finding that redundancy (it did only for
+    // some widths, which made Kulisch LUT counts jump by up to 2x between neighbouring sizes).
+    parameter integer SUBEXACT = 0
 ) (
     input  wire                nan,
     input  wire                inf,
@@ -24,6 +30,14 @@ module fp_round #(
     output wire [EW+MW:0]      y
 );
   fp_param_check #(.EW(EW), .MW(MW), .SPECIAL(SPECIAL), .OVF(OVF)) u_chk ();
+  generate
+    if (SUBEXACT < 0 || SUBEXACT > 1) begin : g_bad_subexact
+      ILLEGAL_PARAMETER_SUBEXACT_must_be_0_or_1 u_err ();
+    end
+    if (SUBEXACT == 1 && ZW < MW + 1) begin : g_bad_subexact_zw
+      ILLEGAL_PARAMETER_ZW_must_be_at_least_MW_plus_1_when_SUBEXACT u_err ();
+    end
+  endgenerate
 
   localparam integer BIAS = (1 << (EW - 1)) - 1;
   localparam integer EMIN = 1 - BIAS;
@@ -81,11 +95,21 @@ module fp_round #(
   // exponent of the leading one
   wire signed [11:0] e_msb = zexpi + ZTOP_X - $signed({{(12 - LZW) {1'b0}}, lz});
   wire tiny = e_msb < EMIN_X;
-  wire signed [11:0] dsh_full = EMIN_X - e_msb;
-  // shifting by ZI or more leaves nothing; clamp so the shifter stays ZI wide
-  wire [11:0] dsh = tiny ? ((dsh_full > ZI_X) ? ZI_X : dsh_full) : 12'd0;
-  wire [ZI-1:0] zd = zn >> dsh;
-  wire lost = (zd << dsh) != zn;
+  wire [ZI-1:0] zd;
+  wire lost;
+  generate
+    if (SUBEXACT == 1) begin : g_sub_exact
+      // tiny <=> z < 2^MW: the subnormal's bits are z's, placed below the (zero) hidden-bit position
+      assign zd = tiny ? (zi << (ZW - 1 - MW)) : zn;
+      assign lost = 1'b0;
+    end else begin : g_sub_shift
+      wire signed [11:0] dsh_full = EMIN_X - e_msb;
+      // shifting by ZI or more leaves nothing; clamp so the shifter stays ZI wide
+      wire [11:0] dsh = tiny ? ((dsh_full > ZI_X) ? ZI_X : dsh_full) : 12'd0;
+      assign zd = zn >> dsh;
+      assign lost = (zd << dsh) != zn;
+    end
+  endgenerate
   wire [MW:0] mant = zd[ZI-1:ZI-1-MW];
   wire rbit = zd[ZI-2-MW];
   wire sbit = (|(zd << (MW + 2))) | lost | sticky;

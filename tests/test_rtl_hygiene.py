@@ -46,6 +46,8 @@ ILLEGAL = [
     ("acc_seq", {"CEW": 1, "CSPECIAL": 0, "COVF": 1}, "ILLEGAL_PARAMETER_SPECIAL_ieee_needs_EW"),
     ("acc_tree", {"N": 0}, "ILLEGAL_PARAMETER_N"),
     ("acc_kulisch_seq", {"MAXLEN": 0}, "ILLEGAL_PARAMETER_MAXLEN"),
+    ("fp_round", {"SUBEXACT": 2}, "ILLEGAL_PARAMETER_SUBEXACT"),
+    ("fp_round", {"EW": 5, "MW": 10, "ZW": 10, "SUBEXACT": 1}, "ILLEGAL_PARAMETER_ZW"),
     ("acc_pairwise_seq", {"MAXLEN": 0}, "ILLEGAL_PARAMETER_MAXLEN"),
     ("acc_pairwise_seq", {"SCHEME": 6}, "ILLEGAL_PARAMETER_SCHEME"),
 ]
