@@ -741,9 +741,76 @@ def fit_table(df: pd.DataFrame, progress: bool = False) -> ErrorModel:
     return ErrorModel(entries, meta)
 
 
+# ---------------------------------------------------------------------- sampling helpers
+_SAMPLE_CHUNK = 16384  # elements per pass of the sampler's loops: their few arrays stay in the L2 cache
+
+
+def _grid_draws(rng: np.random.Generator, size: int, P: int):
+    """The sampler's uniform variates, chunk by chunk: yields (start, stop, k, f) for the elements
+    start..stop-1 (C order) of the sampled array, each from one variate U: p = U (P-1), k = min(trunc p,
+    P-2) (the interval of the P-point probability grid, intp) and f = p - k (the fraction in it, float64).
+    The same variates in the same order as one rng.random(size) (numpy's Generator fills an array variate
+    by variate, so consecutive calls continue the same stream) and the same values as on the whole array:
+    trunc(p) = floor(p) (p >= 0) and p - trunc(p) are exact in float64, whether trunc(p) is held as an
+    integer or a float.  The clamp to P-2 never acts: U <= 1 - 2^-53, and (P-1)(1 - 2^-53) rounds below
+    P-1 (it is more than half an ulp below P-1, or exact when P-1 is a power of 2), so p < P-1.  k and f
+    are reused buffers, valid until the next chunk."""
+    c = min(size, _SAMPLE_CHUNK)
+    pb, kf, kb = np.empty(c), np.empty(c), np.empty(c, dtype=np.intp)
+    for s in range(0, size, _SAMPLE_CHUNK):
+        t = min(s + _SAMPLE_CHUNK, size)
+        f, fk, k = pb[: t - s], kf[: t - s], kb[: t - s]
+        rng.random(out=f)
+        f *= P - 1
+        np.floor(f, out=fk)
+        f -= fk
+        np.copyto(k, fk, casting="unsafe")
+        yield s, t, k, f
+
+
+def _row_offsets(inv: np.ndarray, nshape: tuple, shape: tuple, P: int) -> np.ndarray | None:
+    """Per element of the sampled array (flat, C order, intp): the offset r (P-1) of its length's row r in
+    the flattened _lerp tables; None when there is one length (offset 0 everywhere)."""
+    if not inv.size or inv.max() == 0:
+        return None
+    return np.broadcast_to(inv.reshape(nshape) * (P - 1), shape).reshape(-1)
+
+
+def _lerp_into(base: np.ndarray, step: np.ndarray, i: np.ndarray, f: np.ndarray, out: np.ndarray,
+               tmp: np.ndarray) -> None:
+    """out = base[i] + step[i] * f (the value between two grid points of a quantile row; float64);
+    tmp: a scratch array of out's size."""
+    base.take(i, out=out, mode="wrap")  # i is in range; 'wrap' writes straight into out
+    step.take(i, out=tmp, mode="wrap")
+    tmp *= f
+    out += tmp
+
+
+def _rounder(f):
+    """rnd(x, out): x (float64) rounded RNE into format f, written to out (may be x).  FP32 by the hardware
+    float64 -> float32 conversion, the same function as golden's FP32 rounder (IEEE RNE, gradual
+    underflow, overflow to Inf, NaN and the sign of zero kept; quant's tests check it bit for bit) in
+    one pass; other formats by golden's rounder."""
+    from golden.formats import FP32, rounder
+
+    if f == FP32:
+        def rnd(x: np.ndarray, out: np.ndarray) -> None:
+            np.copyto(out, x.astype(np.float32))
+        return rnd
+    r = rounder(f)
+
+    def rnd_g(x: np.ndarray, out: np.ndarray) -> None:
+        np.copyto(out, r(x))
+    return rnd_g
+
+
 # ---------------------------------------------------------------------- the model
 class ErrorModel:
     """Sampler of accumulation errors; see the module docstring for the model."""
+
+    # `sample` takes float32 sum_abs as they are (every operation on them in float64, the same values as
+    # for their float64 copies), so callers with float32 sums need not widen them first
+    sum_abs_float32 = True
 
     def __init__(self, entries: dict[str, Entry], meta: dict | None = None):
         self.entries = entries
@@ -881,7 +948,9 @@ class ErrorModel:
         Errors are drawn independently per element: one uniform variate each, mapped through the
         interpolated inverse CDF of the entry (module doc; RowEntry for ROW_DISTS)."""
         e = self._entry(scheme, order, acc, comp, dist)
-        sum_abs = np.asarray(sum_abs, dtype=np.float64)
+        sum_abs = np.asarray(sum_abs)
+        if sum_abs.dtype != np.float32:  # float32 sums are used as they are: every operation on them is in float64
+            sum_abs = sum_abs.astype(np.float64, copy=False)
         n0 = np.asarray(n)
         if n0.size and n0.min() < 0:
             raise ValueError("parameter 'n' must be >= 0 (number of summed terms)")
@@ -890,7 +959,7 @@ class ErrorModel:
             if max_abs is None:
                 raise ValueError(f"parameter 'max_abs' (max|x| of each sum) is required for distribution {dist!r}")
             mx = np.broadcast_to(np.asarray(max_abs, dtype=np.float64), shape).ravel()
-            sa = sum_abs.ravel()
+            sa = sum_abs.astype(np.float64, copy=False).ravel()
             nf = np.broadcast_to(n0, shape).ravel().astype(np.float64)
             if nf.size and nf.max() > e.n_max:
                 self._warn_once(("extrapolate", key(scheme, order, acc, comp, dist)),
@@ -917,28 +986,51 @@ class ErrorModel:
             fr = e.fr_lengths(un)
             if fr.any():
                 return self._sample_fr(e, un, inv, fr, n0.shape, sum_abs, rng)
-        table = self._table(e, un)
-        if not table.any():  # every draw is 0 (e.g. FP32 sums of a few exact MX block values)
+        base, step, nonzero = self._lerp(e, un, "_rows_memo")
+        if not nonzero:  # every draw is 0 (e.g. FP32 sums of a few exact MX block values)
             return np.zeros(shape)
-        P = table.shape[1]
-        p = rng.random(shape)
-        p *= P - 1
-        k = p.astype(np.intp)
-        np.minimum(k, P - 2, out=k)
-        p -= k  # the fraction between grid points k and k+1
-        step = np.diff(table, axis=1)
-        if len(un) == 1:
-            z = table[0][k]
-            z += step[0][k] * p
+        P = step.size // len(un) + 1
+        off = _row_offsets(inv, n0.shape, shape, P)
+        out = np.empty(shape)
+        z_all, sa = out.reshape(-1), sum_abs.reshape(-1)
+        tmp = np.empty(min(out.size, _SAMPLE_CHUNK))
+        for s, t, k, f in _grid_draws(rng, out.size, P):
+            z = z_all[s:t]
+            i = k if off is None else np.add(k, off[s:t], out=k)
+            _lerp_into(base, step, i, f, z, tmp[: t - s])
+            if e.norm == "sumabs":
+                z *= e.u
+                z *= sa[s:t]
+            else:
+                z *= e.unit(sa[s:t])
+        return out
+
+    def _lerp(self, e: Entry, un: np.ndarray, memo: str) -> tuple[np.ndarray, np.ndarray, bool]:
+        """(base, step, any non-zero) of the quantile rows for the distinct lengths un, flattened
+        ((len(un) * (P-1),) each, float64): row r's value at grid position k + f (0 <= f <= 1) is
+        base[r (P-1) + k] + step[r (P-1) + k] * f, with base = the row's value at k and step = its value
+        at k+1 minus that.  memo '_rows_memo': the smooth rows (_table), '_fr_memo': the fr deviation
+        quantiles (Entry.fr_quantiles).  Kept per entry for the last few sets of lengths (every layer
+        of a model forward asks for the same)."""
+        cache = e.__dict__.setdefault("_lerp_cache", {})
+        ck = (memo, un.dtype.str, un.tobytes())
+        hit = cache.get(ck)
+        if hit is not None:
+            return hit
+        if memo == "_rows_memo":
+            table = self._table(e, un)
         else:
-            idx = np.broadcast_to(inv.reshape(n0.shape) * (P - 1), shape) + k
-            z = np.delete(table, -1, axis=1).ravel()[idx]
-            z += step.ravel()[idx] * p
-        if e.norm == "sumabs":
-            z *= e.u
-            z *= sum_abs
-            return z
-        return z * e.unit(sum_abs)
+            rows = e.__dict__.setdefault(memo, {})
+            missing = [v for v in un.tolist() if v not in rows]
+            if missing:
+                for v, row in zip(missing, e.fr_quantiles(np.maximum(np.asarray(missing, dtype=np.float64), 1))):
+                    rows[v] = row
+            table = np.stack([rows[v] for v in un.tolist()])
+        hit = (np.ascontiguousarray(table[:, :-1]).reshape(-1), np.diff(table, axis=1).reshape(-1), bool(table.any()))
+        if len(cache) >= 32:
+            cache.clear()
+        cache[ck] = hit
+        return hit
 
     def _sample_fr(self, e: Entry, un: np.ndarray, inv: np.ndarray, fr: np.ndarray, nshape, sum_abs: np.ndarray,
                    rng: np.random.Generator) -> np.ndarray:
@@ -946,44 +1038,35 @@ class ErrorModel:
         RN_acc(S + d u S) - S with S = sum|x| (the exact sum of non-negative terms) and d drawn from the
         interpolated quantiles of the pre-rounding deviation; elsewhere (and where that rounding overflows)
         the smooth draw, from the same uniform variate."""
-        from golden.formats import rounder
-
         shape = sum_abs.shape
         P = e.q.shape[1]
-        p = rng.random(shape) * (P - 1)
-        k = np.minimum(p.astype(np.intp), P - 2)
-        p -= k
-        idx = np.broadcast_to(inv.reshape(nshape) * P, shape) + k
-
-        def draw(table):
-            flat = table.ravel()
-            z = flat[idx + 1] - flat[idx]
-            z *= p
-            z += flat[idx]
-            return z
-
-        memo = e.__dict__.setdefault("_fr_memo", {})
-        missing = [v for v in un.tolist() if v not in memo]
-        if missing:
-            rows = e.fr_quantiles(np.maximum(np.asarray(missing, dtype=np.float64), 1))
-            for v, row in zip(missing, rows):
-                memo[v] = row
-        d = draw(np.stack([memo[v] for v in un.tolist()]))
-        d *= e.u
-        d *= sum_abs
-        d += sum_abs
-        with np.errstate(over="ignore", invalid="ignore"):
-            v = rounder(acc_format(e.acc))(d)
-        v -= sum_abs
-        if fr.all():
-            ok = np.isfinite(v)
-            if ok.all():
-                return v
-            use = ok
-        else:
-            use = np.broadcast_to(fr[inv].reshape(nshape), shape) & np.isfinite(v)
-        smooth = draw(self._table(e, un)) * e.unit(sum_abs)
-        return np.where(use, v, smooth)
+        fb, fs, _ = self._lerp(e, un, "_fr_memo")
+        sb, ss, _ = self._lerp(e, un, "_rows_memo")
+        off = _row_offsets(inv, nshape, shape, P)
+        frm = None if fr.all() else np.broadcast_to(fr[inv].reshape(nshape), shape).reshape(-1)
+        rnd = _rounder(acc_format(e.acc))
+        out = np.empty(shape)
+        v_all, sa = out.reshape(-1), sum_abs.reshape(-1)
+        tmp = np.empty(min(out.size, _SAMPLE_CHUNK))
+        for s, t, k, f in _grid_draws(rng, out.size, P):
+            v, sac = v_all[s:t], sa[s:t]
+            i = k if off is None else np.add(k, off[s:t], out=k)
+            _lerp_into(fb, fs, i, f, v, tmp[: t - s])  # d
+            v *= e.u
+            v *= sac
+            v += sac
+            with np.errstate(over="ignore", invalid="ignore"):
+                rnd(v, v)
+            v -= sac
+            use = np.isfinite(v)
+            if frm is not None:
+                use &= frm[s:t]
+            if not use.all():
+                smooth = np.empty(t - s)
+                _lerp_into(sb, ss, i, f, smooth, tmp[: t - s])
+                smooth *= e.unit(sac)
+                np.copyto(v, smooth, where=~use)
+        return out
 
     def check(self, df: pd.DataFrame) -> pd.DataFrame:
         """The model's predicted spread against the measured one for every row (n > 1) of a characterisation

@@ -116,8 +116,6 @@ def _mm32(a: np.ndarray, b: np.ndarray, out32: bool = False) -> np.ndarray:
     return r if out32 else r.astype(np.float64)
 
 
-# 2^e as float32 for e = -127..127 (2^-127 is a float32 subnormal): every MX block scale, exactly
-_POW2_F32 = np.ldexp(np.ones(255, dtype=np.float32), np.arange(-127, 128)).astype(np.float32)
 _BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (golden's float32-path limit)
 
 
@@ -191,8 +189,14 @@ def _mx_values_f32(x: np.ndarray, st: StageFormat, out: np.ndarray | None = None
     s = amax >> 23
     s -= 127 + f.emax
     np.clip(s, -127, 127, out=s)
-    s += 127  # index of 2^s in _POW2_F32; 254 - index: 2^-s
-    inv, sc = _POW2_F32[254 - s], _POW2_F32[s]
+    s += 127  # the biased exponent of 2^s (s >= -127; below the 2^100 limit s + 127 <= 226)
+    # 2^-s and 2^s (exact MX scales) built from their float32 bit patterns: 2^-s is normal, 2^s's
+    # pattern is (s + 127) << 23 except for 2^-127, the subnormal 0x00400000
+    inv = np.subtract(254, s)
+    inv <<= 23
+    sc = np.left_shift(s, 23)
+    np.maximum(sc, 0x00400000, out=sc)
+    inv, sc = inv.view(np.float32), sc.view(np.float32)
     if k > 8:
         inv, sc = inv[:, None], sc[:, None]
     y = buf("y", np.float32).reshape(xs.shape)
@@ -345,6 +349,8 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
             return 0.0
         if callable(sum_abs):
             sum_abs = sum_abs()
+            if sum_abs.dtype == np.float32 and not getattr(model, "sum_abs_float32", False):
+                sum_abs = sum_abs.astype(np.float64)  # models that do not declare they take float32 sums
         out = model.sample(scheme=spec.scheme, order=spec.order, acc=spec.acc, comp=spec.comp, dist=dist,
                            n=np.asarray(n, dtype=np.int64), sum_abs=sum_abs, rng=rng, **kw)
         return np.asarray(out, dtype=np.float64).reshape(sum_abs.shape)
@@ -354,17 +360,23 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     qv, kv = _mxv(q, cfg.qk, -1, tag="q"), _repeat_kv(_mxv(k, cfg.qk, -1, tag="k"), H)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt, out32=True)
-    e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk), lambda: _mm32(np.abs(qv), np.abs(kt)))
-    if isinstance(e_qk, float) and e_qk == 0.0 and dot.dtype == np.float32 and float(np.float32(scaling)) == scaling:
+    # sum|terms| as the float32 matmul gives them (the sampler takes them as they are, in float64)
+    e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk),
+               lambda: _mm32(np.abs(qv), np.abs(kt), out32=True))
+    if isinstance(e_qk, float) and e_qk == 0.0 and float(np.float32(scaling)) == scaling:
         # FP32(dot * scaling) for a float32 scaling: the float32 multiply (the exact product of two
         # float32 values fits float64, and both round it once to FP32)
         with np.errstate(over="ignore"):
             dot *= np.float32(scaling)
         s = dot
     else:
-        s = f32_cast((dot.astype(np.float64) + e_qk) * scaling)
+        # FP32((dot + error) * scaling), in place on the fresh error array: the float64 sum and product,
+        # rounded once by the float32 store (dot is float32: its values exactly)
+        e_qk = np.add(e_qk, dot, out=e_qk) if _fresh(e_qk, dot.shape) else dot.astype(np.float64) + e_qk
+        e_qk *= scaling
+        s = f32_cast(e_qk, out32=True)
     if bias is not None:
-        s = f32_cast(s + np.asarray(bias, dtype=np.float64))
+        s = f32_cast(s + np.asarray(bias, dtype=np.float64), out32=True)
 
     # stage 2: numerators e (float32, exact FP32 values; exactly 0 for masked keys), band by band
     count, bands = _mask_plan(allowed, s.shape, cfg)
@@ -410,10 +422,19 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
             else:
                 _mxv(pb, cfg.pv, -1, tag=f"p{i}", out=pv_[..., r0:r1, :kk], nonneg=pos)
     vv = _repeat_kv(_mxv(v, cfg.pv, -2), H)
-    out = _mm32(pv_, vv)
+    out = _mm32(pv_, vv, out32=True)
     n = _blocks(count, cfg.pv)[..., None]
     # |P| = P when every P is >= +0 (finite positive denominators): no abs pass
-    return out + err(cfg.acc_pv, "mx_products", n, lambda: _mm32(pv_ if pos else np.abs(pv_), np.abs(vv)))
+    e_pv = err(cfg.acc_pv, "mx_products", n, lambda: _mm32(pv_ if pos else np.abs(pv_), np.abs(vv), out32=True))
+    if _fresh(e_pv, out.shape):
+        return np.add(e_pv, out, out=e_pv)  # the float64 sum, in place on the fresh error array
+    return out.astype(np.float64) + e_pv
+
+
+def _fresh(e, shape: tuple) -> bool:
+    """Whether the sampled errors e (err's result) are a writable float64 array of this shape, which the
+    kernel may add into: model.sample returns a new array per call (ErrorModel does)."""
+    return isinstance(e, np.ndarray) and e.shape == shape and e.dtype == np.float64 and e.flags.writeable
 
 
 _ROWS_PER_BAND = 32
