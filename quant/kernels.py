@@ -360,6 +360,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     qv, kv = _mxv(q, cfg.qk, -1, tag="q"), _repeat_kv(_mxv(k, cfg.qk, -1, tag="k"), H)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt, out32=True)
+    count, bands = _mask_plan(allowed, dot.shape, cfg)
     # sum|terms| as the float32 matmul gives them (the sampler takes them as they are, in float64)
     e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk),
                lambda: _mm32(np.abs(qv), np.abs(kt), out32=True))
@@ -369,17 +370,23 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         with np.errstate(over="ignore"):
             dot *= np.float32(scaling)
         s = dot
+    elif _fresh(e_qk, dot.shape):
+        # FP32((dot + error) * scaling): the float64 sum and product in place on the fresh error array,
+        # rounded once by the float32 store into dot (its float32 values, exactly, until then); only
+        # inside the bands, the only scores stage 2 reads (elsewhere s keeps unused values)
+        with np.errstate(over="ignore"):
+            for r0, r1, kk in bands:
+                eb, db = e_qk[..., r0:r1, :kk], dot[..., r0:r1, :kk]
+                np.add(eb, db, out=eb)
+                eb *= scaling
+                np.copyto(db, eb, casting="same_kind")
+        s = dot
     else:
-        # FP32((dot + error) * scaling), in place on the fresh error array: the float64 sum and product,
-        # rounded once by the float32 store (dot is float32: its values exactly)
-        e_qk = np.add(e_qk, dot, out=e_qk) if _fresh(e_qk, dot.shape) else dot.astype(np.float64) + e_qk
-        e_qk *= scaling
-        s = f32_cast(e_qk, out32=True)
+        s = f32_cast((dot.astype(np.float64) + e_qk) * scaling, out32=True)
     if bias is not None:
         s = f32_cast(s + np.asarray(bias, dtype=np.float64), out32=True)
 
     # stage 2: numerators e (float32, exact FP32 values; exactly 0 for masked keys), band by band
-    count, bands = _mask_plan(allowed, s.shape, cfg)
     allowed = np.broadcast_to(allowed, s.shape)
     e, emax = _ws("e", s.shape, np.float32), _ws("emax", s.shape[:-1], np.float32)
     e.fill(0)
