@@ -110,9 +110,13 @@ def _mm32(a: np.ndarray, b: np.ndarray, out32: bool = False) -> np.ndarray:
     mode's 'exact' sums are fp32 sums of the (fp32-representable) quantised terms."""
     import torch
 
-    ta = torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32))
-    tb = torch.from_numpy(np.ascontiguousarray(b, dtype=np.float32))
-    r = torch.matmul(ta, tb).numpy()
+    def as_t(x):
+        # float32 operands as they are (a transposed view is a transposed BLAS operand, not a copy; the
+        # products and sums are the same); others as a float32 copy
+        ok = x.dtype == np.float32 and x.flags.writeable and min(x.strides, default=0) >= 0
+        return torch.from_numpy(x if ok else np.array(x, dtype=np.float32))
+
+    r = torch.matmul(as_t(np.asarray(a)), as_t(np.asarray(b))).numpy()
     return r if out32 else r.astype(np.float64)
 
 
@@ -360,7 +364,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     qv, kv = _mxv(q, cfg.qk, -1, tag="q"), _repeat_kv(_mxv(k, cfg.qk, -1, tag="k"), H)
     kt = np.swapaxes(kv, -1, -2)
     dot = _mm32(qv, kt, out32=True)
-    count, bands = _mask_plan(allowed, dot.shape, cfg)
+    count, bands, masked = _mask_plan(allowed, dot.shape, cfg)
     # sum|terms| as the float32 matmul gives them (the sampler takes them as they are, in float64)
     e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk),
                lambda: _mm32(np.abs(qv), np.abs(kt), out32=True))
@@ -397,14 +401,18 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         sb, ab = s[..., r0:r1, :kk], allowed[..., r0:r1, :kk]
         if cfg.scores.fmt is not None:
             sb = _mxv(np.where(ab, sb, np.float32(0)), cfg.scores, -1, tag=f"s{i}")
-        m = np.max(sb, axis=-1, where=ab, initial=-np.inf, keepdims=True)
+        # masked scores -> -inf (s and the MX values are the kernel's own arrays): then the row maxima
+        # are plain maxima, m = max over the allowed keys (or -inf: none), and exp(-inf - m) = +0 is
+        # exactly the 0 a masked numerator must be (NaN and +-inf of allowed keys as before)
+        np.copyto(sb, np.float32(-np.inf), where=masked[i])
+        m = np.max(sb, axis=-1, keepdims=True)
         m = np.where(np.isfinite(m), m, 0.0)
         with np.errstate(over="ignore", invalid="ignore"):
             d = _ws(f"d{i}", sb.shape, np.float64)
             np.subtract(sb, m, out=d, dtype=np.float64)  # float32 s: in float64
-            np.exp(d, out=d, where=ab)  # only allowed keys (masked entries of d are not used)
-            # the FP32 rounding (the IEEE conversion) of the allowed ones; masked ones stay exactly 0
-            np.copyto(e[..., r0:r1, :kk], d, casting="same_kind", where=ab)
+            np.exp(d, out=d)
+            # the FP32 rounding (the IEEE conversion); masked ones exactly +0
+            np.copyto(e[..., r0:r1, :kk], d, casting="same_kind")
         # the row maxima of e over the band = over the whole row (e >= +0 or NaN, +0 past the band)
         np.max(e[..., r0:r1, :kk], axis=-1, out=emax[..., r0:r1])
     exact = e.sum(axis=-1, dtype=np.float64)  # over the whole key axis (numpy's summation order)
@@ -448,8 +456,9 @@ _ROWS_PER_BAND = 32
 _PLAN: list = [None]  # [(key, mask, plan)] of the last _mask_plan: every layer of a forward shares its mask
 
 
-def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.ndarray, list]:
-    """(allowed keys per row broadcast to shape[:-1], _row_bands) for a mask; the last result is kept and
+def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.ndarray, list, list]:
+    """(allowed keys per row broadcast to shape[:-1], _row_bands, the masked keys of each band (~allowed
+    over its rows and keys, allowed's own broadcast shape)) for a mask; the last result is kept and
     reused while the same read-only mask object comes again (quant.emulate shares one causal mask
     array per shape between layers).  The cache entry is one tuple, replaced atomically."""
     align = max((st.k for st in (cfg.scores, cfg.pv) if st.fmt is not None), default=1)
@@ -458,7 +467,8 @@ def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.n
     if last is not None and last[0] == key and last[1] is allowed and not allowed.flags.writeable:
         return last[2]
     count = np.broadcast_to(np.sum(allowed, axis=-1), shape[:-1])  # before broadcasting: fewer rows
-    plan = (count, _row_bands(np.broadcast_to(allowed, shape), align))
+    bands = _row_bands(np.broadcast_to(allowed, shape), align)
+    plan = (count, bands, [~allowed[..., r0:r1, :kk] for r0, r1, kk in bands])
     _PLAN[0] = (key, allowed, plan)
     return plan
 
