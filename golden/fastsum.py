@@ -24,7 +24,9 @@ looked up in a table that rounder built, or IEEE float32 arithmetic where that i
 3. MX dequantised values (reference: golden.mx.mx_quantize(...).values): `mx_values`, the same
    shared exponents, exact power-of-two scalings, and RNE with saturation in float32 by a table lookup
    where every value involved is exact in float32, else golden's own rounder; `mx_quantize_fast`
-   returns the whole MXTensor the same way.
+   returns the whole MXTensor the same way.  `mx_values_f32` is mx_values' float32 path for the OCP
+   scale rule on C-contiguous float32 arrays (block maxima and scales from the float32 bit patterns,
+   optional caller-owned scratch arrays); mx_values itself calls it where it applies.
 
 4. Accumulation engines (reference: golden.accumulate.accumulate(...).value): `accumulate_values`,
    `product_sum_values` (sums of element products) and `mx_dot_values` (MX dot products, blocks
@@ -221,6 +223,109 @@ def _block_absmax(xb: np.ndarray) -> np.ndarray:
     return a[0].reshape(xb.shape[:-1])
 
 
+_BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (the float32 path's limit)
+
+
+def mx_values_f32_applies(elem: FloatFormat | str) -> bool:
+    """Whether mx_values_f32 handles element format elem: a float format with emax >= 0 (OCP scale rule
+    s = floor(log2 amax) - emax, so a zero or subnormal block maximum gives s <= -127) whose MX values
+    are all exact in float32 (_fits_f32)."""
+    f = _fmt(elem, "elem")
+    return not f.is_int and f.emax >= 0 and _fits_f32(f)
+
+
+def _new_scratch(name: str, shape: tuple, dtype) -> np.ndarray:
+    return np.empty(shape, dtype)
+
+
+def mx_values_f32(x: np.ndarray, elem: FloatFormat | str, k: int, out: np.ndarray | None = None,
+                  scratch=None, nonneg: bool = False) -> np.ndarray | None:
+    """mx_values(x, elem, k, -1, 'ocp', out32=True) for C-contiguous float32 x whose last axis is a
+    multiple of k (mx_values_f32_applies(elem) must hold), as float32; None where mx_values takes its
+    other paths (NaN / Inf / blocks at or above 2^100).  out: where to write the values (x's shape,
+    last axis contiguous; default a new array); scratch: allocator of uninitialised work arrays,
+    scratch(name, shape, dtype) (default np.empty; a caller may hand out reused buffers, and then the
+    result may live in the buffer named 'y' when out is None); nonneg: every x is known to be +0 or
+    positive (no sign bits to clear).
+
+    The same operations as mx_values' float32 path (_mx_parts), with the block maxima and the shared
+    exponents taken from the float32 bit patterns: |x| of a float32 is its pattern with the sign bit
+    cleared, patterns of non-negative floats order like their values, so the block maximum of the
+    patterns is the pattern of the block's max|x|; its exponent field E gives floor(log2(amax)) =
+    E - 127 for a normal amax, and E = 0 (zero or subnormal amax, floor(log2) <= -127) gives
+    s = -127 - emax, clamped to -127 exactly like shared_exponent (OCP rule: s = floor(log2 amax) -
+    emax, amax = 0 -> -127, clamped to -127..127; needs emax >= 0).  Elements: x * 2^-s in float32
+    (exact), rounded by _f32_rounding_table's lookup with _round_f32_lookup's key, times 2^s in
+    float32 (exact); 2^-s and 2^s are built from their bit patterns."""
+    f = _fmt(elem, "elem")
+    k = check_k(k)
+    if x.dtype != np.float32 or not x.flags.c_contiguous or x.ndim == 0 or x.shape[-1] % k:
+        raise ValueError(f"parameter 'x' must be a C-contiguous float32 array whose last axis is a multiple of k={k}")
+    if not mx_values_f32_applies(f):
+        raise ValueError(f"parameter 'elem': mx_values_f32 does not handle {f.label()} (see mx_values_f32_applies)")
+    new = scratch or _new_scratch
+    nb = x.size // k
+    xb = x.reshape(nb, k)
+    table, sh, mask = _f32_rounding_table(_sat(f))
+    if k <= 8:
+        # short blocks: everything in the transposed (k, blocks) layout, where every numpy loop runs
+        # along the long blocks axis (in the natural layout the inner loops would be k elements long)
+        a = new("a", (nb, k), np.int32).reshape(k, nb)
+        np.bitwise_and(xb.view(np.int32).T, np.int32(0x7FFFFFFF), out=a)
+        w = k
+        while w > 1:
+            w //= 2
+            np.maximum(a[:w], a[w : 2 * w], out=a[:w])
+        amax = a[0]
+        xs = xb.T
+    else:
+        a = new("a", (nb, k), np.int32)
+        if nonneg:
+            amax = xb.view(np.int32).max(axis=1)
+        else:
+            np.bitwise_and(xb.view(np.int32), np.int32(0x7FFFFFFF), out=a)
+            amax = a.max(axis=1)
+        xs = xb
+    if nb and int(amax.max()) >= _BITS_2_100:  # NaN / Inf / huge blocks: mx_values' other paths
+        return None
+    s = amax >> 23
+    s -= 127 + f.emax
+    np.clip(s, -127, 127, out=s)
+    s += 127  # the biased exponent of 2^s (s >= -127; below the 2^100 limit s + 127 <= 226)
+    # 2^-s and 2^s (exact MX scales) from their float32 bit patterns: 2^-s is normal, 2^s's pattern
+    # is (s + 127) << 23 except for 2^-127, the subnormal 0x00400000
+    inv = np.subtract(254, s)
+    inv <<= 23
+    sc = np.left_shift(s, 23)
+    np.maximum(sc, 0x00400000, out=sc)
+    inv, sc = inv.view(np.float32), sc.view(np.float32)
+    if k > 8:
+        inv, sc = inv[:, None], sc[:, None]
+    y = new("y", (nb, k), np.float32).reshape(xs.shape)
+    np.multiply(xs, inv, out=y)
+    b = y.view(np.uint32)
+    key = new("k", (nb, k), np.uint32).reshape(xs.shape)
+    np.add(b, mask, out=key)  # _round_f32_lookup's key: (b >> sh) + ((b + mask) >> sh)
+    key >>= sh
+    t = a.view(np.uint32)  # a is free again (amax was used above)
+    np.right_shift(b, sh, out=t)
+    key += t
+    table.take(key.view(np.int32), mode="wrap", out=y)  # keys are in range (no NaN)
+    if out is not None:
+        o = out.view()
+        o.shape = (*x.shape[:-1], -1, k)  # a view (raises if out's last axis is not contiguous)
+    if k > 8 and out is not None:
+        np.multiply(y.reshape(o.shape), sc.reshape(*o.shape[:-1], 1), out=o)
+        return out
+    y *= sc
+    if k <= 8:
+        y = y.T
+    if out is None:
+        return np.ascontiguousarray(y).reshape(x.shape)  # y itself if contiguous
+    o[...] = y.reshape(o.shape)
+    return out
+
+
 def _mx_parts(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False):
     """(f, ax, xm shape, elements (..., n/k, k) along the last axis, shared exponents (..., n/k, 1),
     float32?) as golden.mx.mx_quantize computes them, or None where it must be called itself (NaN /
@@ -266,7 +371,20 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
     8-bit-and-narrower format) by a lookup in a table built by golden's rounder, _round_f32_lookup),
     or in float64 by golden's rounder
     of the saturating element format (what mx_quantize does).  NaN / Inf / beyond-float32 inputs
-    call mx_quantize itself.  out32: return float32 (exact) when the float32 path was taken."""
+    call mx_quantize itself.  out32: return float32 (exact) when the float32 path was taken.
+    The float32 path for the OCP scale rule and the formats mx_values_f32_applies is mx_values_f32."""
+    f = _fmt(elem, "elem")
+    xa = np.asarray(x)
+    if scale_rule == "ocp" and xa.dtype in (np.float32, np.float64) and xa.ndim and mx_values_f32_applies(f):
+        ax = axis % xa.ndim
+        xm = np.moveaxis(xa, ax, -1)
+        if xm.shape[-1] % check_k(k) == 0:
+            with np.errstate(over="ignore", invalid="ignore"):
+                x32 = np.ascontiguousarray(xm, dtype=np.float32)
+            if xm.dtype == np.float32 or np.array_equal(x32, xm):
+                v = mx_values_f32(x32, f, k)
+                if v is not None:
+                    return np.moveaxis(v if out32 else v.astype(np.float64), -1, ax)
     parts = _mx_parts(x, elem, k, axis, scale_rule)
     if parts is None:
         return mx_quantize(x, _fmt(elem, "elem"), k, axis=axis, scale_rule=scale_rule).values

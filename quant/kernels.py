@@ -39,12 +39,11 @@ import threading
 import numpy as np
 
 from golden.fastsum import (
-    _f32_rounding_table,
-    _fits_f32,
-    _sat,
     accumulate_values,
     mx_dot_values,
     mx_quantize_fast,
+    mx_values_f32,
+    mx_values_f32_applies,
     product_sum_values,
 )
 from golden.fastsum import mx_values as fast_mx_values
@@ -120,14 +119,10 @@ def _mm32(a: np.ndarray, b: np.ndarray, out32: bool = False) -> np.ndarray:
     return r if out32 else r.astype(np.float64)
 
 
-_BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (golden's float32-path limit)
-
-
 def _mx_f32_ok(st: StageFormat) -> bool:
-    """Whether _mx_values_f32 applies to stage st: the OCP scale rule and an element format for which
-    golden's own float32 path applies (golden.fastsum._fits_f32: every MX value exact in float32)."""
-    f = st.fmt
-    return st.scale_rule == "ocp" and not f.is_int and f.emax >= 0 and _fits_f32(f)
+    """Whether golden.fastsum.mx_values_f32 applies to stage st: the OCP scale rule and an element format
+    it handles (golden.fastsum.mx_values_f32_applies: every MX value exact in float32)."""
+    return st.scale_rule == "ocp" and mx_values_f32_applies(st.fmt)
 
 
 def _ws(tag: str, shape: tuple, dtype) -> np.ndarray:
@@ -144,118 +139,36 @@ def _ws(tag: str, shape: tuple, dtype) -> np.ndarray:
 _SCRATCH = threading.local()
 
 
-def _mx_values_f32(x: np.ndarray, st: StageFormat, out: np.ndarray | None = None, tag: str | None = None,
-                   nonneg: bool = False) -> np.ndarray | None:
-    """golden.fastsum.mx_values(x, st.fmt, st.k, -1, 'ocp', out32=True) for C-contiguous float32 x (last
-    axis a multiple of st.k), in fewer and cheaper passes; None where golden must be called (NaN / Inf /
-    blocks at or above 2^100, which golden does not round in float32).  out: where to write the values
-    (x's shape, last axis contiguous; default a new array); tag: reuse scratch arrays (_ws) under it;
-    nonneg: every x is known to be +0 or positive (no sign bits to clear).
-
-    The same operations as golden's float32 path, with the block maxima and the shared exponents
-    taken from the float32 bit patterns: |x| of a float32 is its pattern with the sign bit cleared,
-    patterns of non-negative floats order like their values, so the block maximum of the patterns is
-    the pattern of the block's max|x|; its exponent field E gives floor(log2(amax)) = E - 127 for a
-    normal amax, and E = 0 (zero or subnormal amax, floor(log2) <= -127) gives s = -127 - emax,
-    clamped to -127 exactly like golden's shared_exponent (OCP rule: s = floor(log2 amax) - emax,
-    amax = 0 -> -127, clamped to -127..127; needs emax >= 0).  Elements: x * 2^-s in float32 (exact),
-    rounded by golden's own lookup table (golden.fastsum._f32_rounding_table, built with golden's
-    rounder) with golden's key (as golden.fastsum._round_f32_lookup), times 2^s in float32 (exact)."""
-    f, k = st.fmt, st.k
-    nb = x.size // k
-
-    def buf(name, dtype):
-        return np.empty((nb, k), dtype) if tag is None else _ws(tag + name, (nb, k), dtype)
-
-    xb = x.reshape(nb, k)
-    table, sh, mask = _f32_rounding_table(_sat(f))
-    if k <= 8:
-        # short blocks: everything in the transposed (k, blocks) layout, where every numpy loop runs
-        # along the long blocks axis (in the natural layout the inner loops would be k elements long)
-        a = buf("a", np.int32).reshape(k, nb)
-        np.bitwise_and(xb.view(np.int32).T, np.int32(0x7FFFFFFF), out=a)
-        w = k
-        while w > 1:
-            w //= 2
-            np.maximum(a[:w], a[w : 2 * w], out=a[:w])
-        amax = a[0]
-        xs = xb.T
-    else:
-        a = buf("a", np.int32)
-        if nonneg:
-            amax = xb.view(np.int32).max(axis=1)
-        else:
-            np.bitwise_and(xb.view(np.int32), np.int32(0x7FFFFFFF), out=a)
-            amax = a.max(axis=1)
-        xs = xb
-    if nb and int(amax.max()) >= _BITS_2_100:  # NaN / Inf / huge blocks: golden's other paths
-        return None
-    s = amax >> 23
-    s -= 127 + f.emax
-    np.clip(s, -127, 127, out=s)
-    s += 127  # the biased exponent of 2^s (s >= -127; below the 2^100 limit s + 127 <= 226)
-    # 2^-s and 2^s (exact MX scales) built from their float32 bit patterns: 2^-s is normal, 2^s's
-    # pattern is (s + 127) << 23 except for 2^-127, the subnormal 0x00400000
-    inv = np.subtract(254, s)
-    inv <<= 23
-    sc = np.left_shift(s, 23)
-    np.maximum(sc, 0x00400000, out=sc)
-    inv, sc = inv.view(np.float32), sc.view(np.float32)
-    if k > 8:
-        inv, sc = inv[:, None], sc[:, None]
-    y = buf("y", np.float32).reshape(xs.shape)
-    np.multiply(xs, inv, out=y)
-    b = y.view(np.uint32)
-    key = buf("k", np.uint32).reshape(xs.shape)
-    np.add(b, mask, out=key)  # golden.fastsum._round_f32_lookup's key: (b >> sh) + ((b + mask) >> sh)
-    key >>= sh
-    t = a.view(np.uint32)
-    np.right_shift(b, sh, out=t)
-    key += t
-    table.take(key.view(np.int32), mode="wrap", out=y)  # keys are in range (no NaN)
-    if out is not None:
-        o = out.view()
-        o.shape = (*x.shape[:-1], -1, k)  # a view (raises if out's last axis is not contiguous)
-    if k > 8 and out is not None:
-        np.multiply(y.reshape(o.shape), sc.reshape(*o.shape[:-1], 1), out=o)
-        return out
-    y *= sc
-    if k <= 8:
-        y = y.T
-    if out is None:
-        return np.ascontiguousarray(y).reshape(x.shape)  # y itself (scratch, with a tag) if contiguous
-    o[...] = y.reshape(o.shape)
-    return out
-
-
 def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = False) -> np.ndarray:
     """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) through golden's
     fast path golden.fastsum.mx_values (float32 rounding by lookup where exact, else golden's rounder;
     proved equal to mx_quantize(...).values by tests/golden/test_fastsum.py and, with the padding, by
-    tests/quant/test_kernels.py), or for float32 x and the OCP scale rule by _mx_values_f32 (the same
-    operations with cheaper block maxima; also checked there).  Used by the statistical mode.
+    tests/quant/test_kernels.py), for float32 x and the OCP scale rule its float32 path
+    golden.fastsum.mx_values_f32 directly (no copy to float64 and back).  Used by the statistical mode.
     out32: float32 values (exact) when possible."""
     return _mxv(x, st, axis, out32)
 
 
 def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str | None = None,
          out: np.ndarray | None = None, nonneg: bool = False) -> np.ndarray:
-    """mx_values_fast, for the statistical kernel: tag = _mx_values_f32's scratch arrays (_ws) and the
-    result may then live in them (valid until the next call with the same tag); out = where to write
-    the values (x's shape; used on _mx_values_f32's path, else assigned)."""
+    """mx_values_fast, for the statistical kernel: tag = golden.fastsum.mx_values_f32's scratch arrays
+    come from _ws under this tag, and the result may then live in them (valid until the next call with
+    the same tag); out = where to write the values (x's shape; used on mx_values_f32's path, else
+    assigned)."""
     v = None
     if st.fmt is not None and x.dtype == np.float32 and _mx_f32_ok(st):
         ax = axis % x.ndim
         n = x.shape[ax]
         xm = pad_to_blocks(np.moveaxis(x, ax, -1), st.k, -1)
         direct = out is not None and xm.shape[-1] == n and ax == x.ndim - 1
-        v = _mx_values_f32(np.ascontiguousarray(xm), st, out if direct else None, tag, nonneg)
+        scratch = None if tag is None else (lambda name, shape, dtype: _ws(tag + name, shape, dtype))
+        v = mx_values_f32(np.ascontiguousarray(xm), st.fmt, st.k, out if direct else None, scratch, nonneg)
         if v is not None:
             if direct:
                 return out
             v = np.moveaxis(v[..., :n], -1, ax)
             v = v if out32 else v.astype(np.float64)
-    if v is None:  # golden's fast path (also where _mx_values_f32 hands back to golden)
+    if v is None:  # golden's fast path (also where mx_values_f32 hands back to it)
         if st.fmt is None:
             v = x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
         else:
