@@ -967,13 +967,22 @@ class ErrorModel:
                                 f"({e.n_max}) of {dist!r}; using the last fitted lengths")
             with np.errstate(divide="ignore", invalid="ignore"):
                 n_eff = np.where(mx > 0, sa / np.where(mx > 0, mx, 1.0), 1.0)
-            q = e.quantiles(nf, n_eff)
-            P = q.shape[1]
+            # the two quantile columns k, k+1 each draw needs of RowEntry.quantiles' rows (the same
+            # interpolation, element for element, without the other P - 2 columns)
+            N, F, P = e.q.shape
+            x = 2 * np.log2(np.maximum(nf, 1.0)) - 0.5
+            i = np.clip(np.floor(x).astype(np.int64), 0, max(N - 2, 0))
+            t = np.clip(x - i, 0.0, 1.0) if N > 1 else np.zeros_like(x)
+            i1 = np.minimum(i + 1, N - 1)
+            _, j = e.cell(nf, n_eff, (N, F))
             p = rng.random(nf.shape) * (P - 1)
             k = np.minimum(p.astype(np.int64), P - 2)
             f = p - k
-            rows = np.arange(len(nf))
-            z = q[rows, k] * (1 - f) + q[rows, k + 1] * f
+
+            def col(c):
+                return (1 - t) * e.q[i, j, c] + t * e.q[i1, j, c]
+
+            z = col(k) * (1 - f) + col(k + 1) * f
             r = np.where(nf <= 1, 0.0, z)
             return (r * (e.u * sa)).reshape(shape)
         if n0.size and n0.max() > e.ns[-1]:
