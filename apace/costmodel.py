@@ -66,11 +66,11 @@ FINAL_ADDERS = {0: 0, 1: 0, 2: 1, 3: 1, 4: 1, 5: 2}
 # Schemes whose finalised result differs from the state s (neumaier/twosum/fasttwosum/klein: s + c).
 FINAL_DIFFERS = {0: False, 1: False, 2: True, 3: True, 4: True, 5: True}
 # Units whose rows are fitted as one group across SCHEME (the scheme enters through the features).
-POOLED = ("acc_tree",)
+POOLED = ("acc_tree", "acc_pairwise_seq")
 # Held-out LUT MAPE is also reported per value of one parameter (validation_table), where the pooled
 # number hides a structure: Kulisch per exponent width (Yosys' scatter is relatively largest on the small
 # registers), the tree per scheme.
-BREAKDOWN = {"acc_kulisch_seq": "EW", "acc_tree": "SCHEME"}
+BREAKDOWN = {"acc_kulisch_seq": "EW", "acc_tree": "SCHEME", "acc_pairwise_seq": "SCHEME"}
 # Composed designs: checked against the composition of their parts, never fitted themselves.
 COMPOSED = ("mx_dot", "mx_tile")
 
@@ -111,6 +111,17 @@ def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
         f["cmp"] = steps * STEP_CMPS.get(sc, 0) * (e + m + 1)
         f["leaf"] = n * STEP_ADDERS.get(sc, 4) * (e + m + 1)
         f.update(tree_registers(g))
+    elif top == "acc_pairwise_seq":
+        # one acc_combine node, acc_final, and a stack of D = clog2(MAXLEN+1) subtree states read through a
+        # D-way mux (acc_pairwise_seq.v); the leaf acc_step adds the element to a constant zero state, which
+        # synthesis reduces to (nearly) nothing, so it is not counted as adders
+        e, m = g.get("EW", 8), g.get("MW", 23)
+        sc = int(g.get("SCHEME", 0))
+        adders = COMBINE_STEPS.get(sc, 2) * STEP_ADDERS.get(sc, 4) + FINAL_ADDERS.get(sc, 1)
+        f.update({f"add_{k}": adders * v for k, v in _float_adder(e, m).items()})
+        f["adders"] = adders
+        f["cmp"] = COMBINE_STEPS.get(sc, 2) * STEP_CMPS.get(sc, 0) * (e + m + 1)
+        f.update(pairwise_seq_registers(g))
     elif top == "acc_kulisch_seq":
         e, m = g.get("EW", 8), g.get("MW", 23)
         fw = kulisch_width(e, m, g.get("MAXLEN", 4096), g.get("SPECIAL", 0))
@@ -163,6 +174,20 @@ def tree_registers(g: Mapping[str, float]) -> dict[str, float]:
     # one feature (the total): its coefficient is learned once for every scheme
     return {"reg_bits": slots * (aw + COMP_REGS.get(sc, 1) * cw)
             + aw * (2 if FINAL_DIFFERS.get(sc, True) else 1) + COMP_REGS.get(sc, 1) * cw + lv + 2.0}
+
+
+def pairwise_seq_registers(g: Mapping[str, float]) -> dict[str, float]:
+    """Register bits of acc_pairwise_seq.v: D = clog2(MAXLEN+1) stack slots and the pending state, each a
+    whole {c2, c1, s} state (the compensation terms a scheme leaves at zero are kept: the zero circulates
+    through the slot registers and combine logic, which synthesis does not prove constant -- measured: a
+    naive stack costs as many FFs per slot as a kahan one), the outputs m_data, m_s, m_c1, m_c2, and the
+    control (occ, level k, flags).  The slot read mux grows with the same D x state bits: one feature."""
+    e, m = g.get("EW", 8), g.get("MW", 23)
+    ce, cm = g.get("CEW", e), g.get("CMW", m)
+    aw, cw = e + m + 1, ce + cm + 1
+    d = _clog2(int(g.get("MAXLEN", 4096)) + 1)
+    stw = aw + 2 * cw
+    return {"stack_bits": d * stw, "reg_bits": stw + 2 * aw + 2 * cw + d + _clog2(d + 1) + 3.0}
 
 
 @dataclass

@@ -169,7 +169,11 @@ def point_cost(model: CostModel, point: DesignPoint, parallelism: dict) -> tuple
     return total, stages
 
 
-COMPOSED_TOLERANCE = {"lut": 15.0, "ff": 5.0}  # % : the composed estimate vs synthesis of mx_dot
+# % (low, high): the composed estimate vs synthesis of mx_dot.  The LUT estimate is a sum of parts that
+# were synthesised apart; synthesis of the whole removes logic across their boundaries (constants and
+# bounded exponent ranges of the block value), so it may overestimate, by more as K grows (measured
+# +1 % at K = 2, +13..16 % at K = 8, +19 % at K = 32), but must never underestimate by more than noise.
+COMPOSED_TOLERANCE = {"lut": (-5.0, 25.0), "ff": (-5.0, 5.0)}
 
 
 def composed_check(model: CostModel, df) -> list[dict[str, object]]:

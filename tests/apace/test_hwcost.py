@@ -9,8 +9,9 @@ import pytest
 
 from apace import costmodel, hwcost, synth
 
-# Stated tolerances of the composed estimate vs synthesis of mx_dot (docs/hardware.md).
-LUT_TOL, FF_TOL = 15.0, 5.0
+# Stated tolerances (low, high %) of the composed estimate vs synthesis of mx_dot (docs/hardware.md): the
+# LUT estimate may be conservative (parts synthesised apart), never optimistic beyond noise.
+LUT_TOL, FF_TOL = (-5.0, 25.0), (-5.0, 5.0)
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +28,14 @@ def test_composed_estimate_close_to_synthesised_mx_dot(shipped):
     checks = hwcost.composed_check(model, df)
     measured = df[df["unit"] == "mx_dot"]
     assert {c["metric"] for c in checks} == {"lut", "ff"}
-    # every synthesised mx_dot whose parts are fitted is checked (naive and kahan at least)
-    assert len(checks) >= 2 * 2 and len(checks) <= 2 * len(measured)
+    # every synthesised mx_dot whose parts are fitted is checked (naive, kahan, kulisch; K = 2, 8, 32)
+    assert len(checks) >= 2 * 6 and len(checks) <= 2 * len(measured)
     for c in checks:
         row = measured[[json.loads(p)["K"] == int(c["design"].split("K=")[1].split()[0]) for p in measured["params"]]]
         assert c["measured"] in set(row[c["metric"]].astype(float))  # the measured side is the CSV, untouched
-        tol = LUT_TOL if c["metric"] == "lut" else FF_TOL
-        assert abs(c["error_pct"]) <= tol, c
+        lo, hi = LUT_TOL if c["metric"] == "lut" else FF_TOL
+        assert lo <= c["error_pct"] <= hi, c
+        assert tuple(c["tolerance_pct"]) == (lo, hi)  # the CLI reports the same tolerances
 
 
 def test_fit_never_uses_the_composed_design(shipped):
