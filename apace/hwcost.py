@@ -178,22 +178,26 @@ COMPOSED_TOLERANCE = {"lut": (-5.0, 25.0), "ff": (-5.0, 5.0)}
 
 def composed_check(model: CostModel, df) -> list[dict[str, object]]:
     """Composed estimate (MX block unit + pipeline register + embedded accumulator, from the units' own
-    fits, exactly as the DSE composes a dot product) against every synthesised `mx_dot` row (the real
-    composition, whose rows are never used by the fit)."""
+    fits, exactly as the DSE composes a dot product; R x C of them for a tile) against every synthesised
+    `mx_dot` and `mx_tile` row (the real compositions, whose rows are never used by the fit)."""
     import json
 
     out = []
-    for _, r in df[df["unit"] == "mx_dot"].iterrows():
+    for _, r in df[df["unit"].isin(["mx_dot", "mx_tile"])].iterrows():
         p = json.loads(r["params"])
         scheme = SCHEMES[p.get("SCHEME", 0)]  # mx_dot: 0 naive .. 5 klein, 6 kulisch = golden's order
         try:
             blk, acc = dot_product_cost(model, p, scheme, p.get("MAXLEN", 1024))
         except (CostModelError, KeyError):
             continue
+        # mx_tile: R x C mx_dot units sharing their operand streams (nothing else holds state)
+        units = p.get("R", 1) * p.get("C", 1) if r["unit"] == "mx_tile" else 1
+        name = f"mx_tile {p.get('R', 2)}x{p.get('C', 2)}" if r["unit"] == "mx_tile" else "mx_dot"
         for m in ("lut", "ff"):
-            est = blk.values[m] + acc.values[m]
+            est = units * (blk.values[m] + acc.values[m])
             meas = float(r[m])
-            out.append({"design": f"mx_dot K={p['K']} E{p['EWA']}M{p['MWA']} acc E{p['EW']}M{p['MW']} {scheme}",
+            out.append({"unit": str(r["unit"]), "key": str(r["key"]),
+                        "design": f"{name} K={p['K']} E{p['EWA']}M{p['MWA']} acc E{p['EW']}M{p['MW']} {scheme}",
                         "metric": m, "measured": meas, "composed": round(est, 1),
                         "error_pct": round(100 * (est - meas) / meas, 1) if meas else None,
                         "tolerance_pct": COMPOSED_TOLERANCE[m]})
