@@ -302,15 +302,25 @@ class RowEntry:
         j = np.clip(np.floor(np.log2(np.maximum(n_eff, 1))).astype(np.int64), 0, shape[1] - 1)
         return i, j
 
-    def quantiles(self, n: np.ndarray, n_eff: np.ndarray) -> np.ndarray:
-        """Interpolated quantile rows (len(n), P) of r for rows of length n and effective length n_eff."""
+    def _nodes(self, n: np.ndarray, n_eff: np.ndarray):
+        """(i, i1, j, t): the two length nodes i, i1 around each n, its n_eff column j and the weight t of
+        node i1 (linear in the node coordinate 2 log2 n - 0.5)."""
         N, F = self.q.shape[:2]
         x = 2 * np.log2(np.maximum(n, 1.0)) - 0.5  # node coordinate
         i = np.clip(np.floor(x).astype(np.int64), 0, max(N - 2, 0))
         t = np.clip(x - i, 0.0, 1.0) if N > 1 else np.zeros_like(x)
-        i1 = np.minimum(i + 1, N - 1)
         _, j = self.cell(n, n_eff, (N, F))
+        return i, np.minimum(i + 1, N - 1), j, t
+
+    def quantiles(self, n: np.ndarray, n_eff: np.ndarray) -> np.ndarray:
+        """Interpolated quantile rows (len(n), P) of r for rows of length n and effective length n_eff."""
+        i, i1, j, t = self._nodes(n, n_eff)
         return (1 - t)[:, None] * self.q[i, j] + t[:, None] * self.q[i1, j]
+
+    def column(self, nodes, cols: np.ndarray) -> np.ndarray:
+        """Column cols[r] of row r of quantiles() (nodes = _nodes(n, n_eff)), without the other columns."""
+        i, i1, j, t = nodes
+        return (1 - t) * self.q[i, j, cols] + t * self.q[i1, j, cols]
 
     def predict(self, n: np.ndarray, n_eff: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(mean, std) of r, units of u * sum|x|."""
@@ -967,22 +977,13 @@ class ErrorModel:
                                 f"({e.n_max}) of {dist!r}; using the last fitted lengths")
             with np.errstate(divide="ignore", invalid="ignore"):
                 n_eff = np.where(mx > 0, sa / np.where(mx > 0, mx, 1.0), 1.0)
-            # the two quantile columns k, k+1 each draw needs of RowEntry.quantiles' rows (the same
-            # interpolation, element for element, without the other P - 2 columns)
-            N, F, P = e.q.shape
-            x = 2 * np.log2(np.maximum(nf, 1.0)) - 0.5
-            i = np.clip(np.floor(x).astype(np.int64), 0, max(N - 2, 0))
-            t = np.clip(x - i, 0.0, 1.0) if N > 1 else np.zeros_like(x)
-            i1 = np.minimum(i + 1, N - 1)
-            _, j = e.cell(nf, n_eff, (N, F))
+            # only the two quantile columns k, k+1 each draw needs (not the other P - 2)
+            P = e.q.shape[2]
             p = rng.random(nf.shape) * (P - 1)
             k = np.minimum(p.astype(np.int64), P - 2)
             f = p - k
-
-            def col(c):
-                return (1 - t) * e.q[i, j, c] + t * e.q[i1, j, c]
-
-            z = col(k) * (1 - f) + col(k + 1) * f
+            nodes = e._nodes(nf, n_eff)
+            z = e.column(nodes, k) * (1 - f) + e.column(nodes, k + 1) * f
             r = np.where(nf <= 1, 0.0, z)
             return (r * (e.u * sa)).reshape(shape)
         if n0.size and n0.max() > e.ns[-1]:
