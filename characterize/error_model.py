@@ -797,15 +797,14 @@ def _lerp_into(base: np.ndarray, step: np.ndarray, i: np.ndarray, f: np.ndarray,
 
 
 def _rounder(f):
-    """rnd(x, out): x (float64) rounded RNE into format f, written to out (may be x).  FP32 by the hardware
-    float64 -> float32 conversion, the same function as golden's FP32 rounder (IEEE RNE, gradual
-    underflow, overflow to Inf, NaN and the sign of zero kept; quant's tests check it bit for bit) in
-    one pass; other formats by golden's rounder."""
+    """rnd(x, out): x (float64) rounded RNE into format f, written to out (may be x).  FP32 by
+    golden.fastsum.round_fp32 (golden's FP32 rounder in one pass); other formats by golden's rounder."""
+    from golden.fastsum import round_fp32
     from golden.formats import FP32, rounder
 
     if f == FP32:
         def rnd(x: np.ndarray, out: np.ndarray) -> None:
-            np.copyto(out, x.astype(np.float32))
+            np.copyto(out, round_fp32(x))
         return rnd
     r = rounder(f)
 

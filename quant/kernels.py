@@ -45,6 +45,7 @@ from golden.fastsum import (
     mx_values_f32,
     mx_values_f32_applies,
     product_sum_values,
+    round_fp32,
 )
 from golden.fastsum import mx_values as fast_mx_values
 from golden.formats import FP32, rounder
@@ -56,12 +57,10 @@ _F32 = rounder(FP32)
 
 
 def f32_cast(x: np.ndarray, out32: bool = False) -> np.ndarray:
-    """FP32 rounding by the hardware float64 -> float32 conversion (IEEE RNE, gradual underflow, overflow
-    to Inf): the same function as golden's FP32 rounder (tests/quant/test_kernels.py checks it bit for
-    bit), in one pass; the statistical mode's FP32 roundings use it.  Returns float64 values, or with
+    """FP32 rounding (golden.fastsum.round_fp32: golden's FP32 rounder in one pass; tests/quant/test_kernels.py
+    checks it bit for bit); the statistical mode's FP32 roundings use it.  Returns float64 values, or with
     out32 the float32 values themselves (no widening back)."""
-    with np.errstate(over="ignore"):
-        r = np.asarray(x).astype(np.float32)
+    r = round_fp32(x)
     return r if out32 else r.astype(np.float64)
 
 # ---------------------------------------------------------------------- building blocks
