@@ -103,24 +103,14 @@ def features(top: str, p: Mapping[str, float]) -> dict[str, float]:
         # (a step from the zero state), and the pipeline registers of every level (tree_registers()).
         e, m = g.get("EW", 8), g.get("MW", 23)
         sc, n = int(g.get("SCHEME", 0)), g.get("N", 2)
-        steps = (n - 1) * COMBINE_STEPS.get(sc, 2)
-        adders = steps * STEP_ADDERS.get(sc, 4) + FINAL_ADDERS.get(sc, 1)
-        f.update({f"add_{k}": adders * v for k, v in _float_adder(e, m).items()})
-        f["adders"] = adders
-        # fp_cmp_mag |s| >= |x| and the operand swap muxes of neumaier / fasttwosum / klein steps
-        f["cmp"] = steps * STEP_CMPS.get(sc, 0) * (e + m + 1)
+        f.update(combine_nodes(e, m, sc, n - 1))
         f["leaf"] = n * STEP_ADDERS.get(sc, 4) * (e + m + 1)
         f.update(tree_registers(g))
     elif top == "acc_pairwise_seq":
         # one acc_combine node, acc_final, and a stack of D = clog2(MAXLEN+1) subtree states read through a
         # D-way mux (acc_pairwise_seq.v); the leaf acc_step adds the element to a constant zero state, which
         # synthesis reduces to (nearly) nothing, so it is not counted as adders
-        e, m = g.get("EW", 8), g.get("MW", 23)
-        sc = int(g.get("SCHEME", 0))
-        adders = COMBINE_STEPS.get(sc, 2) * STEP_ADDERS.get(sc, 4) + FINAL_ADDERS.get(sc, 1)
-        f.update({f"add_{k}": adders * v for k, v in _float_adder(e, m).items()})
-        f["adders"] = adders
-        f["cmp"] = COMBINE_STEPS.get(sc, 2) * STEP_CMPS.get(sc, 0) * (e + m + 1)
+        f.update(combine_nodes(g.get("EW", 8), g.get("MW", 23), int(g.get("SCHEME", 0)), 1))
         f.update(pairwise_seq_registers(g))
     elif top == "acc_kulisch_seq":
         e, m = g.get("EW", 8), g.get("MW", 23)
@@ -174,6 +164,19 @@ def tree_registers(g: Mapping[str, float]) -> dict[str, float]:
     # one feature (the total): its coefficient is learned once for every scheme
     return {"reg_bits": slots * (aw + COMP_REGS.get(sc, 1) * cw)
             + aw * (2 if FINAL_DIFFERS.get(sc, True) else 1) + COMP_REGS.get(sc, 1) * cw + lv + 2.0}
+
+
+def combine_nodes(e: int, m: int, sc: int, nodes: int) -> dict[str, float]:
+    """Features of `nodes` acc_combine nodes (COMBINE_STEPS acc_steps of STEP_ADDERS rounded additions
+    each) plus acc_final's additions, in format (e, m): the adder features times the additions, their
+    count, and the fp_cmp_mag |s| >= |x| comparators with the operand swap muxes of neumaier / fasttwosum
+    / klein steps."""
+    steps = nodes * COMBINE_STEPS.get(sc, 2)
+    adders = steps * STEP_ADDERS.get(sc, 4) + FINAL_ADDERS.get(sc, 1)
+    f = {f"add_{k}": adders * v for k, v in _float_adder(e, m).items()}
+    f["adders"] = adders
+    f["cmp"] = steps * STEP_CMPS.get(sc, 0) * (e + m + 1)
+    return f
 
 
 def pairwise_seq_registers(g: Mapping[str, float]) -> dict[str, float]:
