@@ -190,15 +190,20 @@ def composed_check(model: CostModel, df) -> list[dict[str, object]]:
             blk, acc = dot_product_cost(model, p, scheme, p.get("MAXLEN", 1024))
         except (CostModelError, KeyError):
             continue
-        # mx_tile: R x C mx_dot units sharing their operand streams (nothing else holds state)
-        units = p.get("R", 1) * p.get("C", 1) if r["unit"] == "mx_tile" else 1
-        name = f"mx_tile {p.get('R', 2)}x{p.get('C', 2)}" if r["unit"] == "mx_tile" else "mx_dot"
+        # mx_tile: R x C mx_dot units sharing their operand streams (nothing else holds state); the
+        # sweep always sets R and C (mx_tile.v's defaults are 2)
+        if r["unit"] == "mx_tile":
+            rows, cols = p.get("R", 2), p.get("C", 2)
+            units, name = rows * cols, f"mx_tile {rows}x{cols}"
+        else:
+            units, name = 1, "mx_dot"
         for m in ("lut", "ff"):
             est = units * (blk.values[m] + acc.values[m])
             meas = float(r[m])
+            err = round(100 * (est - meas) / meas, 1) if meas else None
+            lo, hi = COMPOSED_TOLERANCE[m]
             out.append({"unit": str(r["unit"]), "key": str(r["key"]),
                         "design": f"{name} K={p['K']} E{p['EWA']}M{p['MWA']} acc E{p['EW']}M{p['MW']} {scheme}",
-                        "metric": m, "measured": meas, "composed": round(est, 1),
-                        "error_pct": round(100 * (est - meas) / meas, 1) if meas else None,
-                        "tolerance_pct": COMPOSED_TOLERANCE[m]})
+                        "metric": m, "measured": meas, "composed": round(est, 1), "error_pct": err,
+                        "tolerance_pct": (lo, hi), "within": err is not None and lo <= err <= hi})
     return out

@@ -5,12 +5,13 @@ against golden (tb/acc_seq, tb/mx_dot) checks the values; this proves nothing el
 
 from __future__ import annotations
 
-import math
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
+
+from apace import costmodel
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT / "src"
@@ -19,9 +20,8 @@ pytestmark = pytest.mark.skipif(shutil.which("yosys") is None, reason="yosys not
 
 
 def kulisch_width(ew: int, mw: int, special: int, maxlen: int) -> int:
-    """acc_kulisch_seq's register width FW = MW + MAXEF + clog2(MAXLEN + 1) + 1."""
-    maxef = (1 << ew) - 2 if special == 0 else (1 << ew) - 1
-    return mw + maxef + math.ceil(math.log2(maxlen + 1)) + 1
+    """acc_kulisch_seq's register width FW (the cost model's reading of the RTL)."""
+    return int(costmodel.kulisch_width(ew, mw, maxlen, special))
 
 
 def miter(ew: int, mw: int, special: int, ovf: int, zw: int, dut_zexp_offset: int = 0) -> str:

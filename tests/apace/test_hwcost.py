@@ -35,6 +35,7 @@ def test_composed_estimate_close_to_synthesised_mx_dot(shipped):
         assert len(row) == 1 and float(row[c["metric"]].iloc[0]) == c["measured"]  # the CSV, untouched
         lo, hi = LUT_TOL if c["metric"] == "lut" else FF_TOL
         assert lo <= c["error_pct"] <= hi, c
+        assert c["within"]  # what `apace synth fit` prints as ok
         assert tuple(c["tolerance_pct"]) == (lo, hi)  # the CLI reports the same tolerances
 
 
