@@ -169,7 +169,8 @@ def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str
             v = v if out32 else v.astype(np.float64)
     if v is None:  # golden's fast path (also where mx_values_f32 hands back to it)
         if st.fmt is None:
-            v = x.astype(np.float32) if out32 and np.array_equal(x.astype(np.float32), x) else x
+            x32 = x.astype(np.float32) if out32 else None
+            v = x32 if x32 is not None and np.array_equal(x32, x) else x
         else:
             ax = axis % x.ndim
             n = x.shape[ax]
@@ -294,7 +295,8 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     D, H = q.shape[-1], q.shape[1]
     # MX quantisation is per head, so K and V are quantised once per KV head (and never repeated:
     # _mm_heads multiplies each KV head with its group of query heads)
-    _check_kv_heads(k, H), _check_kv_heads(v, H)
+    _check_kv_heads(k, H)
+    _check_kv_heads(v, H)
     qv, kt = _mxv(q, cfg.qk, -1, tag="q"), np.swapaxes(_mxv(k, cfg.qk, -1, tag="k"), -1, -2)
     dot = _mm_heads(qv, kt, out32=True)
     count, bands, masked = _mask_plan(allowed, dot.shape, cfg)
