@@ -8,7 +8,7 @@
 Usage: python benchmarks/bench_quant.py [--ctx 128] [--repeat 3] [--statistical-only]
 (--statistical-only: only the plain / unpatched baselines and the statistical rows)
 Needs the shipped model (scripts/setup.sh); the statistical row uses the shipped error model
-(characterize/data/error_model.json) or, if it is absent, a stand-in with the same interface
+(characterize/data/error_model.json.gz) or, if it is absent, a stand-in with the same interface
 (normal errors of size u*sum|x|*sqrt(n)); the row says which.
 """
 

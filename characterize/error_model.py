@@ -72,6 +72,7 @@ n_eff = sum|x| / max|x|; see RowEntry.
 
 from __future__ import annotations
 
+import gzip
 import json
 import math
 import os
@@ -85,7 +86,9 @@ from golden.accumulate import ORDERS, SCHEMES
 
 from .spec import DISTS, MIN_ERRORS, NEGLIGIBLE, RESOLVE_REL_SE, acc_format
 
-DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "error_model.json")
+# gzip-compressed: the JSON is ~6 MB of quantile tables and compresses ~5x; load/save read and write
+# plain `.json` as well (the suffix decides)
+DEFAULT_PATH = os.path.join(os.path.dirname(__file__), "data", "error_model.json.gz")
 HOLDOUT_TOL = 0.20
 NORMS = ("sumabs", "ulp")
 # where a distribution was not fitted, try these in order (documented in docs/characterize.md)
@@ -829,16 +832,21 @@ class ErrorModel:
     # ------------------------------------------------------------------ I/O
     @classmethod
     def load(cls, path: str | None = None) -> ErrorModel:
-        """Load a model JSON (default: the shipped characterize/data/error_model.json)."""
+        """Load a model JSON, plain or gzip-compressed (`*.gz`); default: the shipped
+        characterize/data/error_model.json.gz."""
         path = path or DEFAULT_PATH
         if not os.path.exists(path):
             raise ValueError(
                 f"parameter 'path': error model file {path!r} does not exist; build one with "
                 "`apace characterize --profile model --fit-only`"
             )
-        with open(path) as fh:
-            d = json.load(fh)
-        if d.get("format") != "apace-error-model" or "entries" not in d:
+        opener = gzip.open if path.endswith(".gz") else open
+        try:
+            with opener(path, "rt") as fh:
+                d = json.load(fh)
+        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"parameter 'path': {path!r} is not readable as error model JSON ({exc})") from exc
+        if not isinstance(d, dict) or d.get("format") != "apace-error-model" or "entries" not in d:
             raise ValueError(f"parameter 'path': {path!r} is not an A-PACE error model JSON")
         return cls({k: _entry_from_json(v) for k, v in d["entries"].items()}, d.get("meta", {}))
 
@@ -848,6 +856,8 @@ class ErrorModel:
         return m
 
     def save(self, path: str) -> None:
+        """Write the model as JSON; gzip-compressed when path ends in `.gz` (reproducible: no mtime or
+        file name in the gzip header, so equal models give equal bytes)."""
         os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         d = {
             "format": "apace-error-model", "version": 1,
@@ -856,8 +866,13 @@ class ErrorModel:
             "meta": self.meta, "entries": {k: e.to_json() for k, e in sorted(self.entries.items())},
         }
         tmp = path + ".tmp"
-        with open(tmp, "w") as fh:
-            json.dump(d, fh, separators=(",", ":"))
+        text = json.dumps(d, separators=(",", ":"))
+        if path.endswith(".gz"):
+            with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
+                fh.write(text.encode())
+        else:
+            with open(tmp, "w") as fh:
+                fh.write(text)
         os.replace(tmp, path)
 
     # ------------------------------------------------------------------ queries

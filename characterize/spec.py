@@ -202,7 +202,7 @@ def acc_format(name, fieldname: str = "acc") -> FloatFormat:
 PROFILES: dict[str, dict] = {
     # ~2-3 minutes on one core: every scheme, order, the four model formats, all eight distributions
     "default": {},
-    # the shipped error model (characterize/data/error_model.json): model formats x model distributions;
+    # the shipped error model (characterize/data/error_model.json.gz): model formats x model distributions;
     # 8 sequential lengths per octave (the held-out check alternates lengths, so the training lengths are
     # the 4-per-octave grid and the held-out ones lie between them) and adaptive trials (at least 256, more
     # until every measured spread resolves the +-20 % held-out tolerance: spec.RESOLVE_REL_SE)

@@ -7,7 +7,7 @@ Writes under --out (default characterize_out/<profile>): table.csv, table.parque
 scheme x order x acc x comp x dist x n, full configuration in every row), error_model.json,
 model_quality.csv, report.html (self-contained), report.md + plots/*.png, and cache/ (per work unit;
 an interrupted run resumes from it).  --fit-only skips the report and also writes the model to
---model-out (default: the shipped characterize/data/error_model.json when --profile model).
+--model-out (default: the shipped characterize/data/error_model.json.gz when --profile model).
 """
 
 from __future__ import annotations

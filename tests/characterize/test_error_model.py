@@ -3,6 +3,7 @@ coverage, and the shipped model against a fresh golden measurement with an unsee
 
 from __future__ import annotations
 
+import gzip
 import math
 import warnings
 
@@ -108,6 +109,27 @@ def test_save_load_roundtrip_and_api_errors(tmp_path):
             sum_abs=np.array([1.0]), rng=rng)
     with pytest.raises(ValueError, match="does not exist"):
         ErrorModel.load(str(tmp_path / "missing.json"))
+
+
+def test_gzip_save_load_is_lossless_and_reproducible(tmp_path):
+    m = error_model.fit_table(synthetic_table())
+    m.save(str(tmp_path / "m.json"))
+    m.save(str(tmp_path / "a.json.gz"))
+    m.save(str(tmp_path / "b.json.gz"))
+    raw = (tmp_path / "m.json").read_bytes()
+    assert gzip.decompress((tmp_path / "a.json.gz").read_bytes()) == raw  # same JSON, compressed
+    assert (tmp_path / "a.json.gz").read_bytes() == (tmp_path / "b.json.gz").read_bytes()  # no mtime in it
+    m1 = ErrorModel.load(str(tmp_path / "m.json"))  # JSON rounds the tables, so compare with the plain load
+    m2 = ErrorModel.load(str(tmp_path / "a.json.gz"))
+    assert m2.entries.keys() == m.entries.keys()
+    a = m1.sample(scheme="naive", order="sequential", acc="BF16", comp=None, dist="normal",
+                 n=np.array([10, 100]), sum_abs=np.array([8.0, 80.0]), rng=np.random.default_rng(1))
+    b = m2.sample(scheme="naive", order="sequential", acc="BF16", comp=None, dist="normal",
+                  n=np.array([10, 100]), sum_abs=np.array([8.0, 80.0]), rng=np.random.default_rng(1))
+    assert np.array_equal(a, b)
+    (tmp_path / "bad.json.gz").write_bytes(raw)  # plain JSON under a .gz name
+    with pytest.raises(ValueError, match="parameter 'path'.*not readable"):
+        ErrorModel.load(str(tmp_path / "bad.json.gz"))
 
 
 @pytest.fixture(scope="module")
