@@ -238,92 +238,88 @@ def _new_scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     return np.empty(shape, dtype)
 
 
+@lru_cache(maxsize=1)
+def _mx_f32_kernel():
+    """The compiled loop of mx_values_f32 (numba, compiled on first use and cached on disk)."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def kernel(x, k, emax, table, sh, mask, out):  # pragma: no cover - compiled
+        # x (A, R, L) float32, L a multiple of k; out (A, R, L) float32, last axis contiguous.  Per block:
+        # amax = the largest |x| bit pattern (patterns of non-negative floats order like their values),
+        # s = clamp(floor(log2 amax) - emax, -127, 127) from its exponent field (E = 0: zero or subnormal
+        # amax -> -127), then every element y = x * 2^-s (exact in float32), rounded by the table lookup
+        # (key (b >> sh) + ((b + mask) >> sh)), times 2^s (exact).  False: a block at or above 2^100 (or
+        # NaN / Inf), which the float32 path does not handle (out is then partly written).
+        tmp = np.empty(2, np.int32)  # the bit patterns of 2^-s and 2^s, read as float32 through tf
+        tf = tmp.view(np.float32)
+        ty = np.empty(1, np.float32)  # x * 2^-s, its bit pattern read through tu
+        tu = ty.view(np.uint32)
+        for a in range(x.shape[0]):
+            for r in range(x.shape[1]):
+                xr = x[a, r]
+                xi = xr.view(np.int32)
+                orow = out[a, r]
+                for base in range(0, xr.shape[0], k):
+                    amax = 0
+                    for j in range(base, base + k):
+                        v = xi[j] & 0x7FFFFFFF
+                        if v > amax:
+                            amax = v
+                    if amax >= 0x71800000:  # the pattern of 2^100
+                        return False
+                    e = (amax >> 23) - 127 - emax
+                    e = min(max(e, -127), 127) + 127  # the biased exponent of 2^s
+                    tmp[0] = (254 - e) << 23  # 2^-s (normal)
+                    tmp[1] = max(e << 23, 0x00400000)  # 2^s; 2^-127 is the subnormal 0x00400000
+                    inv = tf[0]
+                    sc = tf[1]
+                    for j in range(base, base + k):
+                        ty[0] = xr[j] * inv
+                        b = tu[0]
+                        orow[j] = table[((b + mask) >> sh) + (b >> sh)] * sc
+        return True
+
+    return kernel
+
+
 def mx_values_f32(x: np.ndarray, elem: FloatFormat | str, k: int, out: np.ndarray | None = None,
-                  scratch=None, nonneg: bool = False) -> np.ndarray | None:
+                  scratch=None) -> np.ndarray | None:
     """mx_values(x, elem, k, -1, 'ocp', out32=True) for C-contiguous float32 x whose last axis is a
     multiple of k (mx_values_f32_applies(elem) must hold), as float32; None where mx_values takes its
     other paths (NaN / Inf / blocks at or above 2^100).  out: where to write the values (x's shape,
-    last axis contiguous; default a new array); scratch: allocator of uninitialised work arrays,
-    scratch(name, shape, dtype) (default np.empty; a caller may hand out reused buffers, and then the
-    result may live in the buffer named 'y' when out is None); nonneg: every x is known to be +0 or
-    positive (no sign bits to clear).
+    last axis contiguous and the leading axes collapsible to one; default a new array); scratch:
+    allocator of uninitialised work arrays, scratch(name, shape, dtype) (default np.empty; a caller may
+    hand out reused buffers, and then the result lives in the buffer named 'y' when out is None).
 
-    The same operations as mx_values' float32 path (_mx_parts), with the block maxima and the shared
-    exponents taken from the float32 bit patterns: |x| of a float32 is its pattern with the sign bit
-    cleared, patterns of non-negative floats order like their values, so the block maximum of the
-    patterns is the pattern of the block's max|x|; its exponent field E gives floor(log2(amax)) =
-    E - 127 for a normal amax, and E = 0 (zero or subnormal amax, floor(log2) <= -127) gives
-    s = -127 - emax, clamped to -127 exactly like shared_exponent (OCP rule: s = floor(log2 amax) -
-    emax, amax = 0 -> -127, clamped to -127..127; needs emax >= 0).  Elements: x * 2^-s in float32
-    (exact), rounded by _f32_rounding_table's lookup with _round_f32_lookup's key, times 2^s in
-    float32 (exact); 2^-s and 2^s are built from their bit patterns."""
+    The same operations as mx_values' float32 path (_mx_parts), one block at a time in a compiled loop
+    (numba), with the block maxima and the shared exponents taken from the float32 bit patterns: |x| of
+    a float32 is its pattern with the sign bit cleared, patterns of non-negative floats order like their
+    values, so the block maximum of the patterns is the pattern of the block's max|x|; its exponent
+    field E gives floor(log2(amax)) = E - 127 for a normal amax, and E = 0 (zero or subnormal amax,
+    floor(log2) <= -127) gives s = -127 - emax, clamped to -127 exactly like shared_exponent (OCP rule:
+    s = floor(log2 amax) - emax, amax = 0 -> -127, clamped to -127..127; needs emax >= 0).  Elements:
+    x * 2^-s in float32 (exact), rounded by _f32_rounding_table's lookup with _round_f32_lookup's key,
+    times 2^s in float32 (exact); 2^-s and 2^s are built from their bit patterns."""
     f = _fmt(elem, "elem")
     k = check_k(k)
     if x.dtype != np.float32 or not x.flags.c_contiguous or x.ndim == 0 or x.shape[-1] % k:
         raise ValueError(f"parameter 'x' must be a C-contiguous float32 array whose last axis is a multiple of k={k}")
     if not mx_values_f32_applies(f):
         raise ValueError(f"parameter 'elem': mx_values_f32 does not handle {f.label()} (see mx_values_f32_applies)")
-    new = scratch or _new_scratch
-    nb = x.size // k
-    xb = x.reshape(nb, k)
     table, sh, mask = _f32_rounding_table(_sat(f))
-    if k <= 8:
-        # short blocks: everything in the transposed (k, blocks) layout, where every numpy loop runs
-        # along the long blocks axis (in the natural layout the inner loops would be k elements long)
-        a = new("a", (nb, k), np.int32).reshape(k, nb)
-        np.bitwise_and(xb.view(np.int32).T, np.int32(0x7FFFFFFF), out=a)
-        w = k
-        while w > 1:
-            w //= 2
-            np.maximum(a[:w], a[w : 2 * w], out=a[:w])
-        amax = a[0]
-        xs = xb.T
-    else:
-        a = new("a", (nb, k), np.int32)
-        if nonneg:
-            amax = xb.view(np.int32).max(axis=1)
-        else:
-            np.bitwise_and(xb.view(np.int32), np.int32(0x7FFFFFFF), out=a)
-            amax = a.max(axis=1)
-        xs = xb
-    if nb and int(amax.max()) >= _BITS_2_100:  # NaN / Inf / huge blocks: mx_values' other paths
-        return None
-    s = amax >> 23
-    s -= 127 + f.emax
-    np.clip(s, -127, 127, out=s)
-    s += 127  # the biased exponent of 2^s (s >= -127; below the 2^100 limit s + 127 <= 226)
-    # 2^-s and 2^s (exact MX scales) from their float32 bit patterns: 2^-s is normal, 2^s's pattern
-    # is (s + 127) << 23 except for 2^-127, the subnormal 0x00400000
-    inv = np.subtract(254, s)
-    inv <<= 23
-    sc = np.left_shift(s, 23)
-    np.maximum(sc, 0x00400000, out=sc)
-    inv, sc = inv.view(np.float32), sc.view(np.float32)
-    if k > 8:
-        inv, sc = inv[:, None], sc[:, None]
-    y = new("y", (nb, k), np.float32).reshape(xs.shape)
-    np.multiply(xs, inv, out=y)
-    b = y.view(np.uint32)
-    key = new("k", (nb, k), np.uint32).reshape(xs.shape)
-    np.add(b, mask, out=key)  # _round_f32_lookup's key: (b >> sh) + ((b + mask) >> sh)
-    key >>= sh
-    t = a.view(np.uint32)  # a is free again (amax was used above)
-    np.right_shift(b, sh, out=t)
-    key += t
-    table.take(key.view(np.int32), mode="wrap", out=y)  # keys are in range (no NaN)
-    if out is not None:
-        o = out.view()
-        o.shape = (*x.shape[:-1], -1, k)  # a view (raises if out's last axis is not contiguous)
-    if k > 8 and out is not None:
-        np.multiply(y.reshape(o.shape), sc.reshape(*o.shape[:-1], 1), out=o)
-        return out
-    y *= sc
-    if k <= 8:
-        y = y.T
     if out is None:
-        return np.ascontiguousarray(y).reshape(x.shape)  # y itself if contiguous
-    o[...] = y.reshape(o.shape)
-    return out
+        y = (scratch or _new_scratch)("y", x.shape, np.float32)
+    else:
+        if out.shape != x.shape or out.dtype != np.float32 or (x.size and out.strides[-1] != 4):
+            raise ValueError("parameter 'out' must be a float32 array of x's shape with a contiguous last axis")
+        y = out
+    rows = x.shape[-2] if x.ndim > 1 else 1
+    o3 = y.view()
+    o3.shape = (-1, rows, x.shape[-1])  # a view (raises if out's leading axes do not collapse)
+    if x.size and not _mx_f32_kernel()(x.reshape(-1, rows, x.shape[-1]), k, f.emax, table, sh, mask, o3):
+        return None
+    return y
 
 
 def _mx_parts(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False):

@@ -149,7 +149,7 @@ def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = Fals
 
 
 def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str | None = None,
-         out: np.ndarray | None = None, nonneg: bool = False) -> np.ndarray:
+         out: np.ndarray | None = None) -> np.ndarray:
     """mx_values_fast, for the statistical kernel: tag = golden.fastsum.mx_values_f32's scratch arrays
     come from _ws under this tag, and the result may then live in them (valid until the next call with
     the same tag); out = where to write the values (x's shape; used on mx_values_f32's path, else
@@ -161,7 +161,7 @@ def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str
         xm = pad_to_blocks(np.moveaxis(x, ax, -1), st.k, -1)
         direct = out is not None and xm.shape[-1] == n and ax == x.ndim - 1
         scratch = None if tag is None else (lambda name, shape, dtype: _ws(tag + name, shape, dtype))
-        v = mx_values_f32(np.ascontiguousarray(xm), st.fmt, st.k, out if direct else None, scratch, nonneg)
+        v = mx_values_f32(np.ascontiguousarray(xm), st.fmt, st.k, out if direct else None, scratch)
         if v is not None:
             if direct:
                 return out
@@ -269,7 +269,8 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     fp32 sum of its terms (softmax denominator: float64) plus an error drawn from `model.sample` for the
     configured accumulator, the number of terms actually accumulated (allowed keys, or their MX blocks),
     the sum of |terms| and, for the softmax denominator (distribution 'attn_softmax', fitted on real
-    attention rows), the row's largest term.  model None: no error added.
+    attention rows), the row's largest term.  model None: no error added; none either for accumulators at
+    FP32 precision or wider (below_fp32_resolution: the fp32 sums already carry errors of that size).
 
     The work on the (queries x keys) matrices (softmax numerators, P and its MX quantisation) is done in
     bands of query rows, each only up to the last key any of its rows may see (_row_bands): past it
@@ -279,7 +280,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     bit-identical to computing every band over all keys (tests/quant/test_kernels.py)."""
 
     def err(spec: AccSpec, dist: str, n, sum_abs, **kw):
-        if model is None:
+        if model is None or below_fp32_resolution(spec):
             return 0.0
         zero = getattr(model, "always_zero", None)  # optional: skip sums whose every sampled error is 0
         if zero is not None and zero(spec.scheme, spec.order, spec.acc, spec.comp, dist, n):
@@ -370,7 +371,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
             if cfg.pv.fmt is None:
                 pv_[..., r0:r1, :kk] = pb
             else:
-                _mxv(pb, cfg.pv, -1, tag=f"p{i}", out=pv_[..., r0:r1, :kk], nonneg=pos)
+                _mxv(pb, cfg.pv, -1, tag=f"p{i}", out=pv_[..., r0:r1, :kk])
     vv = _mxv(v, cfg.pv, -2)
     out = _mm_heads(pv_, vv, out32=True)
     n = _blocks(count, cfg.pv)[..., None]
@@ -379,6 +380,19 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     if _fresh(e_pv, out.shape):
         return np.add(e_pv, out, out=e_pv)  # the float64 sum, in place on the fresh error array
     return out.astype(np.float64) + e_pv
+
+
+def below_fp32_resolution(spec: AccSpec) -> bool:
+    """Whether the statistical mode draws no error for sums with accumulator `spec`: an accumulator at
+    least as precise and as wide as FP32 (>= 23 fraction bits and >= 8 exponent bits, any scheme and
+    comp format).  The statistical mode's Q.K^T and P.V sums are themselves fp32 sums (fp32 matmuls: an
+    FP32 accumulation in BLAS' order) whose own rounding error is of the same size as such an
+    accumulator's, so the mode cannot resolve it: the fp32 sum stands for the FP32 accumulation (a drawn
+    FP32-level error on top would roughly double its variance instead).  The softmax denominator is a
+    float64 sum; an FP32-level relative error of it is of the size of the FP32 rounding of every P that
+    follows.  Narrower accumulators' errors are 2^(23 - m) times larger and are drawn."""
+    f = spec.acc_fmt
+    return f.m >= 23 and f.e >= 8
 
 
 def _fresh(e, shape: tuple) -> bool:

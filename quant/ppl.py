@@ -86,6 +86,12 @@ def error_model_key(em) -> str:
     return type(em).__name__
 
 
+# what the statistical kernel draws, for the cache key (a change of it changes statistical results for the
+# same configuration and error model): 2 = no draws for accumulators at FP32 precision or wider
+# (quant.kernels.below_fp32_resolution)
+STATISTICAL_KERNEL = 2
+
+
 def normalised_attn(attn: AttnConfig) -> dict:
     """The attention settings that change the result for its mode (off: none; exact: no seed)."""
     d = attn.to_dict()
@@ -109,6 +115,7 @@ def cache_key(cfg: PplConfig, model_dir: Path, error_model=None) -> tuple[str, d
     }
     if cfg.attn.mode == "statistical":
         d["error_model"] = error_model_key(error_model)
+        d["statistical_kernel"] = STATISTICAL_KERNEL
     return config_hash(d), d
 
 

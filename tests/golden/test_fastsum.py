@@ -222,6 +222,35 @@ def test_mx_values_equals_mx_quantize(elem, k, rule):
         assert same(got32.astype(np.float64), mx_quantize(x, elem, k, axis=axis, scale_rule=rule).values).all()
 
 
+@pytest.mark.parametrize("elem", ["E4M3", "E5M2", "E2M1", "E3M2", "E2M3"])
+@pytest.mark.parametrize("k", [2, 4, 16])
+def test_mx_values_f32_direct_into_band_equals_mx_quantize(elem, k):
+    """golden.fastsum.mx_values_f32 (the compiled loop) == mx_quantize(...).values bit for bit, as a new
+    array and written into a band of a larger array (strided rows); None for blocks at or above 2^100 /
+    NaN; a clear error for an `out` of the wrong shape or layout."""
+    from golden.fastsum import mx_values_f32
+
+    rng = np.random.default_rng(abs(hash((elem, k))) % 2**32)
+    x = (_operands(rng, (2, 3, 16, 32), 1.0) * np.exp2(rng.integers(-30, 30, (2, 3, 16, 1)))).astype(np.float32)
+    x[0, 0, 0, :8] = np.array([0.5, 1.5, 2.5, 0.25, 3.0, 6.0, 448.0, 464.0], dtype=np.float32)
+    x[0, 0, 1] = np.float32(2.0**-140) * np.arange(-16, 16)  # subnormal block maxima
+    ref = mx_quantize(x.astype(np.float64), elem, k, axis=-1).values
+    assert same(mx_values_f32(x, elem, k).astype(np.float64), ref).all()
+    big = np.full((2, 3, 20, 48), 7.0, dtype=np.float32)
+    band = big[:, :, 2:18, :32]
+    assert mx_values_f32(x, elem, k, out=band) is band
+    assert same(band.astype(np.float64), ref).all()
+    assert (big[:, :, :2] == 7).all() and (big[:, :, 18:] == 7).all() and (big[..., 32:] == 7).all()
+    for v in (np.float32(2.0**100), np.float32(np.nan)):
+        y = x.copy()
+        y[1, 2, 3, 4] = v
+        assert mx_values_f32(y, elem, k) is None
+    with pytest.raises(ValueError, match="parameter 'out'"):
+        mx_values_f32(x, elem, k, out=np.empty((2, 3, 16, 64), np.float32)[..., ::2])
+    with pytest.raises(ValueError, match="parameter 'x'"):
+        mx_values_f32(x.astype(np.float64), elem, k)
+
+
 def test_mx_values_bad_input():
     from golden.fastsum import mx_values
 

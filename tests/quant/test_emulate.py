@@ -111,8 +111,8 @@ class StubErrorModel:
 
 
 def test_statistical_uses_error_model(tiny_model, ids):
-    cfg = AttnConfig(mode="statistical", qk={"elem": "E4M3", "k": 8}, acc_sum={"acc": "E5M3-ieee"},
-                     acc_pv={"acc": "BF16", "scheme": "kahan"})
+    cfg = AttnConfig(mode="statistical", qk={"elem": "E4M3", "k": 8}, acc_qk={"acc": "E8M10"},
+                     acc_sum={"acc": "E5M3-ieee"}, acc_pv={"acc": "BF16", "scheme": "kahan"})
     exact_sums = StubErrorModel(scale=0.0)
     with emulate(tiny_model, cfg, exact_sums):
         base = logits(tiny_model, ids)
@@ -123,7 +123,13 @@ def test_statistical_uses_error_model(tiny_model, ids):
     assert dists == ["attn_softmax", "mx_products"]
     assert ("kahan", "sequential", "BF16", "mx_products") in {c[:4] for c in em.calls}
     assert len(em.calls) == 3 * 2  # three sums per layer, two layers
+    assert ("naive", "sequential", "E8M10", "mx_products") in {c[:4] for c in em.calls}
     assert (out - base).abs().max() > 0  # the sampled errors reach the logits
+    # an FP32 accumulator (Q.K^T here) is below the mode's fp32 resolution: no draws for it
+    em32 = StubErrorModel()
+    with emulate(tiny_model, AttnConfig(**{**cfg.to_dict(), "acc_qk": {"acc": "FP32"}}), em32):
+        logits(tiny_model, ids)
+    assert len(em32.calls) == 2 * 2 and "FP32" not in {c[2] for c in em32.calls}
     # with zero errors, statistical == exact with exact (Kulisch FP32) sums, up to fp32 rounding of the sums
     ex = AttnConfig(mode="exact", qk={"elem": "E4M3", "k": 8},
                     acc_qk=KULISCH_FP32, acc_sum=KULISCH_FP32, acc_pv=KULISCH_FP32)

@@ -267,7 +267,7 @@ def test_statistical_mx_f32_path_matches_golden(elem, k):
             assert bits_equal(big[:, :, 2:39, :64], kernels.mx_values(v.astype(np.float64), st, -1))
             assert not big[:, :, :2].any() and not big[:, :, 39:].any() and not big[..., 64:].any()
             a = np.abs(v)
-            kernels._mxv(a, st, -1, tag="n", out=big[:, :, 2:39, :64], nonneg=True)
+            kernels._mxv(a, st, -1, tag="n", out=big[:, :, 2:39, :64])
             assert bits_equal(big[:, :, 2:39, :64], kernels.mx_values(a.astype(np.float64), st, -1))
 
 
@@ -321,3 +321,12 @@ def test_statistical_bands_are_bit_identical(monkeypatch, scale):
                     outs.append(kernels.attention_statistical(q, k, v, 0.25, allowed, b, cfg, model,
                                                               np.random.default_rng(5)))
             assert bits_equal(outs[0], outs[2]) and bits_equal(outs[1], outs[3]), kw
+
+
+@pytest.mark.parametrize("acc, skipped", [("FP32", True), ("E8M23", True), ("E5M23", False), ("E8M22", False),
+                                          ("BF16", False), ("FP16", False), ("E5M3-ieee", False)])
+def test_no_draws_below_fp32_resolution(acc, skipped):
+    """Statistical mode draws no error for accumulators at least as precise and wide as FP32 (the fp32
+    sums already carry errors of that size), for every scheme; narrower ones are drawn."""
+    for scheme in ("naive", "kahan", "kulisch"):
+        assert kernels.below_fp32_resolution(AccSpec(scheme=scheme, acc=acc)) is skipped
