@@ -138,6 +138,21 @@ def _ws(tag: str, shape: tuple, dtype) -> np.ndarray:
 _SCRATCH = threading.local()
 
 
+def _ws_zero_outside(tag: str, shape: tuple, dtype, bands: list) -> np.ndarray:
+    """A scratch array (_ws) that is 0 outside the rectangles of `bands` ((r0, r1, kk): rows r0..r1-1
+    of the second-to-last axis, keys :kk of the last; for an array without the key axis, the rows) and
+    holds anything inside them, for a caller that then overwrites every rectangle of a band with kk > 0
+    in full.  It is zero-filled only when the buffer is new or the previous call wrote other bands
+    (every layer of a forward has the same bands, so the zeros stay in place between layers)."""
+    d = _SCRATCH.__dict__
+    a, mark = d.get(tag), tag + "#bands"
+    if a is None or a.shape != shape or a.dtype != dtype or d.get(mark) != bands:
+        a = _ws(tag, shape, dtype)
+        a.fill(0)
+        d[mark] = list(bands)
+    return a
+
+
 def mx_values_fast(x: np.ndarray, st: StageFormat, axis: int, out32: bool = False) -> np.ndarray:
     """mx_values (the dequantised golden.mx.mx_quantize of x, zero-padded along `axis`) through golden's
     fast path golden.fastsum.mx_values (float32 rounding by lookup where exact, else golden's rounder;
@@ -328,9 +343,8 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
 
     # stage 2: numerators e (float32, exact FP32 values; exactly 0 for masked keys), band by band
     allowed = np.broadcast_to(allowed, s.shape)
-    e, emax = _ws("e", s.shape, np.float32), _ws("emax", s.shape[:-1], np.float32)
-    e.fill(0)
-    emax.fill(0)
+    e = _ws_zero_outside("e", s.shape, np.float32, bands)
+    emax = _ws_zero_outside("emax", s.shape[:-1], np.float32, bands)
     for i, (r0, r1, kk) in enumerate(bands):
         if kk == 0:  # no key visible to any row of the band: e stays 0
             continue
@@ -359,8 +373,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     pos = bool(np.all(np.isfinite(denom) & (denom > 0)))
     if not pos:
         bands = [(0, s.shape[-2], s.shape[-1])]
-    pv_ = _ws("pv", s.shape, np.float32)
-    pv_.fill(0)
+    pv_ = _ws_zero_outside("pv", s.shape, np.float32, bands)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         for i, (r0, r1, kk) in enumerate(bands):
             if kk == 0:
