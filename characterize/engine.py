@@ -13,8 +13,13 @@ Method (all sums of one work unit are one numpy batch: trials x distributions ro
   * err = computed - S (float64; |err| is tiny next to the acc format's u, so the float64 rounding of
     the subtraction is immaterial); metrics relative to |S|, to sum|x|, and in ulps of F_acc at |S|.
 
-Results are cached per work unit (one (acc, scheme) pair) as Parquet under `cache_dir`, so an
-interrupted run loses no finished unit and a rerun with the same spec digest resumes.
+Step refinement (spec.refine_steps, `refine_unit`, characterize/refine.py): after a unit's sweep, extra
+sequential lengths inside the intervals between training lengths where the spread steps, measured on their
+own random stream; their rows have `refined` = True (False for the sweep's own rows).
+
+Results are cached per work unit (one (acc, scheme) pair) as Parquet under `cache_dir`: the sweep's rows
+under spec.base_digest() (they do not depend on the refinement), the refinement's under spec.digest(), so
+an interrupted run loses no finished unit and a rerun with the same spec digest resumes.
 """
 
 from __future__ import annotations
@@ -301,15 +306,62 @@ def run_unit(spec: Spec, acc: str, scheme: str) -> pd.DataFrame:
             if spec.rel_se_target > 0:
                 cells = _refine(spec, fa, scheme, order, comp, dist, cells)
             for n, cell in cells.items():
-                row = {
-                    "spec": spec.name, "spec_digest": spec.digest(), "seed": spec.seed, "trials": int(len(cell[0])),
-                    "scheme": scheme, "order": order, "acc": fa.label(), "acc_spec": acc, "acc_e": fa.e,
-                    "acc_m": fa.m, "comp": comp_label(comp), "u": fa.unit_roundoff, "dist": dist,
-                    "kappa_target": float(spec.kappa) if dist == "cancellation" else np.nan,
-                    "n": int(n), "nu": n * fa.unit_roundoff,
-                }
-                row.update(row_metrics(*cell, scheme, order, int(n), fa, comp))
-                rows.append(row)
+                rows.append(_row(spec, spec.base_digest(), acc, fa, scheme, order, comp, dist, n, cell))
+    return pd.DataFrame(rows)
+
+
+def _row(spec: Spec, digest: str, acc: str, fa, scheme: str, order: str, comp, dist: str, n: int, cell) -> dict:
+    """One table row: the configuration and the metrics of one cell (value, hi, lo, sum|x|, min|x| per trial)."""
+    row = {
+        "spec": spec.name, "spec_digest": digest, "seed": spec.seed, "trials": int(len(cell[0])),
+        "scheme": scheme, "order": order, "acc": fa.label(), "acc_spec": acc, "acc_e": fa.e,
+        "acc_m": fa.m, "comp": comp_label(comp), "u": fa.unit_roundoff, "dist": dist,
+        "kappa_target": float(spec.kappa) if dist == "cancellation" else np.nan,
+        "n": int(n), "nu": n * fa.unit_roundoff,
+    }
+    row.update(row_metrics(*cell, scheme, order, int(n), fa, comp))
+    return row
+
+
+def refine_unit(spec: Spec, acc: str, scheme: str, base: pd.DataFrame) -> pd.DataFrame:
+    """Step refinement of one work unit (spec.refine_steps; characterize/refine.py).  For every sequential
+    (config, dist) of the unit: the intervals between adjacent TRAINING lengths of its base rows (`base`:
+    the unit's table; refine.holdout_split, the error model's alternation) whose spread -- in u*sum|x| or in
+    ulp(sum|x|) -- departs from the local power law by more than spec.refine_ratio get the lengths of the
+    spec.refine_per_octave grid inside them, without any length of the sweep's own grid (spec.lengths: so
+    no extra length is a held-out or a base training length).  Each extra length is measured on spec.trials
+    fresh rows of its own random stream (REFINE_STREAM: independent of the base rows, whose prefixes are
+    the sweep's training and held-out lengths alike), then adaptive trials as for every cell.  Returns the
+    rows (column `refined` = True; empty when no step was found)."""
+    from .refine import holdout_split, refine_lengths
+
+    fa = acc_format(acc, "accs")
+    grid = set(spec.lengths(acc))
+    rows = []
+    for sch, order, a, comp in spec.configs():
+        if a != acc or sch != scheme or order != "sequential":
+            continue
+        mine = base[(base["order"] == order) & (base["comp"] == comp_label(comp)) & (base["n"] > 1)]
+        for dist in spec.dists:
+            g = mine[mine["dist"] == dist].sort_values("n")
+            if len(g) < 3:
+                continue
+            ns = g["n"].to_numpy(dtype=np.int64)
+            tr = holdout_split(ns)
+            spreads = [g["rel_sumabs_std"].to_numpy(dtype=np.float64)[tr] / fa.unit_roundoff,
+                       g["ulpsa_std"].to_numpy(dtype=np.float64)[tr]]
+            extra = refine_lengths(ns[tr], spreads, grid, spec.refine_per_octave, spec.refine_ratio)
+            if not extra:
+                continue
+            x, refs = _extra_rows(spec, fa, dist, 0, spec.trials, max(extra), extra, REFINE_STREAM)
+            vals = _values(x, refs, scheme, order, fa, comp, extra)
+            cells = {n: (vals[n], *refs[n]) for n in extra}
+            if spec.rel_se_target > 0:
+                some = bool((g["exact_frac"].to_numpy(dtype=np.float64) < 1).any())
+                cells = _refine(spec, fa, scheme, order, comp, dist, cells, some_error=some, stream=REFINE_STREAM,
+                                batch0=1)
+            for n, cell in cells.items():
+                rows.append({**_row(spec, spec.digest(), acc, fa, scheme, order, comp, dist, n, cell), "refined": True})
     return pd.DataFrame(rows)
 
 
@@ -325,6 +377,9 @@ def _values(xa: np.ndarray, refs: dict, scheme: str, order: str, fa, comp, ns) -
 
 # distributions whose first L elements of a row of max_n have the same law as a row of L elements (iid terms,
 # or iid MX blocks of 32 from the row's start, or a fixed first term): extra trials need only L columns
+# random streams of extra input rows (tags of the seed sequence, disjoint from the base inputs' [seed, dist]):
+# the adaptive trials of the sweep's own lengths, and the step refinement's lengths (their own trials)
+ADAPTIVE_STREAM, REFINE_STREAM = 7919, 7927
 PREFIX_INVARIANT = ("uniform", "normal", "lognormal", "student_t", "mx_products", "swamping")
 _REFINE_ELEMS = 1 << 22  # extra input rows are generated and summed in chunks of about this many elements
 
@@ -366,33 +421,39 @@ def _errors(cell) -> int:
         return int(np.count_nonzero((value - hi) - lo != 0))
 
 
-def _extra_rows(spec: Spec, fa, dist: str, batch: int, rows: int, L: int):
+def _extra_rows(spec: Spec, fa, dist: str, batch: int, rows: int, L: int, ns=None, stream: int = ADAPTIVE_STREAM):
     """`rows` fresh input rows (rounded into fa) of `dist`, first L elements, from the random stream of
-    adaptive batch `batch` (disjoint from the base inputs' streams), and their references at every
-    length <= L of the sweep: (x, {n: (hi, lo, sum|x|, smallest nonzero |x|)})."""
+    adaptive batch `batch` (disjoint from the base inputs' streams; `stream` REFINE_STREAM: the step
+    refinement's own), and their references at every length <= L of the sweep (or of `ns`):
+    (x, {n: (hi, lo, sum|x|, smallest nonzero |x|)})."""
     width = L if dist in PREFIX_INVARIANT else spec.max_n
-    rng = np.random.default_rng([spec.seed, DISTS.index(dist), 7919, batch + 1])
+    rng = np.random.default_rng([spec.seed, DISTS.index(dist), stream, batch + 1])
     chunk = max(1, _REFINE_ELEMS // width)
     parts = []
     for r0 in range(0, rows, chunk):
         parts.append(generate(dist, min(chunk, rows - r0), width, rng, spec.kappa, acc_m=fa.m)[:, :L])
     x = rounder(fa)(np.concatenate(parts, axis=0))
-    ns = [n for n in sorted(set(spec.lengths(fa)) | set(spec.pairwise_lengths())) if n <= L]
+    ns = [n for n in sorted(set(spec.lengths(fa)) | set(spec.pairwise_lengths()) if ns is None else set(ns)) if n <= L]
     return x, prefix_references(x, ns)
 
 
-def _refine(spec: Spec, fa, scheme: str, order: str, comp, dist: str, cells: dict) -> dict:
+def _refine(spec: Spec, fa, scheme: str, order: str, comp, dist: str, cells: dict, some_error: bool | None = None,
+            stream: int = ADAPTIVE_STREAM, batch0: int = 0) -> dict:
     """Adaptive trials for one (config, dist): while some cell has fewer than spec.max_trials trials and
     either its spread is not resolved (`_unresolved`: relative standard error above spec.rel_se_target)
     or fewer than MIN_ERRORS of its trials have an error although the (config, dist) has errors at some
     length (a spread measured from a handful of rare events is not a measurement), double the trials of the cells
     that need it with fresh rows (batch b of the same rows for every such cell: one pass of the scheme
-    over their longest length).  Returns the cells with the extra trials appended."""
+    over their longest length).  Returns the cells with the extra trials appended.  some_error: whether the
+    (config, dist) has errors at some length (default: at one of `cells`); stream, batch0: the random
+    stream and first batch of the extra rows (the step refinement's cells use their own, REFINE_STREAM)."""
     cells = dict(cells)
-    batch = 0
+    batch = batch0
+    known_error = bool(some_error)
+    ns_refs = None if stream == ADAPTIVE_STREAM else sorted(cells)
     while True:
         nz = {n: _errors(c) for n, c in cells.items()}
-        some_error = any(nz.values())
+        some_error = known_error or any(nz.values())
         need = [n for n, c in cells.items()
                 if n > 1 and len(c[0]) < spec.max_trials
                 and ((some_error and nz[n] < MIN_ERRORS) or _unresolved(c, fa, spec.rel_se_target))]
@@ -403,7 +464,7 @@ def _refine(spec: Spec, fa, scheme: str, order: str, comp, dist: str, cells: dic
         chunk = max(1, _REFINE_ELEMS // L)
         got: dict[int, list] = {n: [] for n in need}
         for r0 in range(0, k, chunk):  # in chunks of rows: long lengths x many trials would not fit in memory
-            x, refs = _extra_rows(spec, fa, dist, batch * 1024 + r0 // chunk, min(chunk, k - r0), L)
+            x, refs = _extra_rows(spec, fa, dist, batch * 1024 + r0 // chunk, min(chunk, k - r0), L, ns_refs, stream)
             vals = _values(x, refs, scheme, order, fa, comp, need)
             for n in need:
                 got[n].append((vals[n], *refs[n]))
@@ -415,16 +476,44 @@ def _refine(spec: Spec, fa, scheme: str, order: str, comp, dist: str, cells: dic
 
 
 def _unit_path(cache_dir: str, spec: Spec, acc: str, scheme: str) -> str:
+    """The cache file of a unit's base rows (under the spec's digest without step refinement)."""
     safe = acc.replace("/", "_")
-    return os.path.join(cache_dir, spec.digest(), f"{safe}__{scheme}.parquet")
+    return os.path.join(cache_dir, spec.base_digest(), f"{safe}__{scheme}.parquet")
 
 
-def _run_and_store(spec: Spec, acc: str, scheme: str, path: str) -> str:
-    df = run_unit(spec, acc, scheme)
+def _refine_path(cache_dir: str, spec: Spec, acc: str, scheme: str) -> str | None:
+    """The cache file of a unit's step-refinement rows (under the full digest); None without refinement."""
+    if not spec.refine_steps:
+        return None
+    safe = acc.replace("/", "_")
+    return os.path.join(cache_dir, spec.digest(), f"{safe}__{scheme}.refine.parquet")
+
+
+def _store(df: pd.DataFrame, path: str) -> None:
+    os.makedirs(os.path.dirname(path), exist_ok=True)
     tmp = path + ".tmp"
     df.to_parquet(tmp, index=False)
     os.replace(tmp, path)  # atomic: a unit file is either complete or absent
+
+
+def _run_and_store(spec: Spec, acc: str, scheme: str, path: str, rpath: str | None = None) -> str:
+    if os.path.exists(path):
+        df = pd.read_parquet(path)
+    else:
+        df = run_unit(spec, acc, scheme)
+        _store(df, path)
+    if rpath is not None and not os.path.exists(rpath):
+        _store(refine_unit(spec, acc, scheme, df), rpath)
     return path
+
+
+def _read_unit(path: str, rpath: str | None) -> list[pd.DataFrame]:
+    out = [pd.read_parquet(path).assign(refined=False)]
+    if rpath is not None:
+        r = pd.read_parquet(rpath)
+        if len(r):
+            out.append(r)
+    return out
 
 
 def run(
@@ -434,33 +523,33 @@ def run(
     """Run (or resume) every work unit of `spec`; returns the tidy table of all rows."""
     from tqdm import tqdm
 
-    os.makedirs(os.path.join(cache_dir, spec.digest()), exist_ok=True)
+    os.makedirs(os.path.join(cache_dir, spec.base_digest()), exist_ok=True)
     todo = []
     paths = []
     for acc, scheme in units(spec):
-        p = _unit_path(cache_dir, spec, acc, scheme)
-        paths.append(p)
-        if not os.path.exists(p):
-            todo.append((acc, scheme, p))
+        p, rp = _unit_path(cache_dir, spec, acc, scheme), _refine_path(cache_dir, spec, acc, scheme)
+        paths.append((p, rp))
+        if not os.path.exists(p) or (rp is not None and not os.path.exists(rp)):
+            todo.append((acc, scheme, p, rp))
     bar = tqdm(total=len(paths), initial=len(paths) - len(todo), desc=f"characterize[{spec.name}]",
                unit="unit", disable=not progress)
     if jobs <= 1 or len(todo) <= 1:
-        for acc, scheme, p in todo:
+        for acc, scheme, p, rp in todo:
             bar.set_postfix_str(f"{acc} {scheme}")
-            _run_and_store(spec, acc, scheme, p)
+            _run_and_store(spec, acc, scheme, p, rp)
             bar.update(1)
             if on_unit:
                 on_unit(p)
     else:
         with ProcessPoolExecutor(max_workers=jobs) as ex:
-            futs = [ex.submit(_run_and_store, spec, acc, scheme, p) for acc, scheme, p in todo]
+            futs = [ex.submit(_run_and_store, spec, acc, scheme, p, rp) for acc, scheme, p, rp in todo]
             for f in as_completed(futs):
                 p = f.result()
                 bar.update(1)
                 if on_unit:
                     on_unit(p)
     bar.close()
-    return pd.concat([pd.read_parquet(p) for p in paths], ignore_index=True)
+    return pd.concat([f for p, rp in paths for f in _read_unit(p, rp)], ignore_index=True)
 
 
 def single_sum(x: np.ndarray, scheme: str, acc, comp=None, order: str = "sequential") -> float:

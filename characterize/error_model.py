@@ -34,6 +34,11 @@ only with |mean d| <= FR_MAX_BIAS (a few ulps): far beyond, e.g. a stagnated sum
 is nearly constant, D is not independent of S and the mode does not apply.  `predict` returns the
 smooth mode's moments also in fr intervals; `sample` draws from the fr mode there.
 
+Training lengths: the sweep's lengths alternate between training and held-out (refine.holdout_split);
+rows of the step refinement (table column `refined`: extra lengths inside intervals where the training
+spreads step, never a length of the sweep's own grid; characterize/refine.py) are additional training
+nodes and never held-out points, so the held-out lengths are the same with and without refinement.
+
 Model choice, on the training lengths only (leave-one-out, LOO: each interior training length
 predicted from the other training lengths): the unit with the fewer LOO points outside +-20 % (then
 the smaller mean |deviation|; ties: sumabs; 'ulp' only where |mean error| <= ULP_MAX_BIAS ulps at every
@@ -84,6 +89,7 @@ import pandas as pd
 
 from golden.accumulate import ORDERS, SCHEMES
 
+from .refine import holdout_split
 from .spec import DISTS, MIN_ERRORS, NEGLIGIBLE, RESOLVE_REL_SE, acc_format
 
 # gzip-compressed: the JSON is ~6 MB of quantile tables and compresses ~5x; load/save read and write
@@ -599,9 +605,13 @@ def fit_entry(g: pd.DataFrame) -> Entry:
     dist = str(g["dist"].iloc[0]) if "dist" in g else ""
     fa = acc_format(acc)
     ns_all = g["n"].to_numpy(dtype=np.float64)
-    train = np.zeros(len(ns_all), dtype=bool)
-    train[::2] = True
-    train[-1] = True  # always keep the longest length
+    # the sweep's lengths alternate between training and held-out (refine.holdout_split; the longest is
+    # training); rows of the step refinement (`refined`, never a length of the sweep's grid) are extra
+    # training nodes and take no part in the alternation
+    refined = (g["refined"].fillna(False).to_numpy(dtype=bool) if "refined" in g
+               else np.zeros(len(ns_all), dtype=bool))
+    train = refined.copy()
+    train[~refined] = holdout_split(ns_all[~refined])
     tidx = np.flatnonzero(train)
     cand = {
         "sumabs": (g[QCOLS].to_numpy(dtype=np.float64) / u, g["rel_sumabs_mean"].to_numpy(dtype=np.float64) / u,

@@ -19,6 +19,9 @@ A spec is a YAML mapping (every key optional; defaults are the `default` profile
     max_trials: 65536                         # cap of the adaptive trial count per cell
     dense_nu: []                              # [lo, hi]: more sequential lengths where lo <= n u <= hi ...
     dense_per_octave: 16                      # ... this many per factor 2 (u: the accumulator's unit roundoff)
+    refine_steps: false                       # true: extra training lengths inside steps of the spread (below)
+    refine_ratio: 1.3                         # a step: spread ratio beyond the local power law by more than this
+    refine_per_octave: 32                     # grid of the extra lengths (never a length of the sweep's own grid)
 
 Adaptive trials (rel_se_target > 0): a cell (config, dist, n) whose measured spread has a relative
 standard error (from the trials' 4th moment, the larger of the two units u*sum|x| and ulp(sum|x|))
@@ -26,6 +29,12 @@ above rel_se_target gets more independent trials -- the count doubles, with fres
 own random stream -- until it is below the target or max_trials is reached; the table's `trials`
 column is the count of each row.  Cells where errors are rare (e.g. 1 trial in 256 with any error:
 relative SE 0.5) need thousands of trials before their spread means anything.
+
+Step refinement (refine_steps: true; characterize/refine.py): after the sweep, for every sequential
+(config, dist) the intervals between adjacent training lengths whose measured spread departs from the local
+power law by more than refine_ratio get extra training lengths -- the refine_per_octave grid inside the
+interval, without any length of the sweep's own grid (so held-out lengths stay exactly as they were) --
+measured on their own random stream with the same adaptive trials, rows marked `refined`.
 
 Bad values raise one ValueError naming the field and the allowed values.
 """
@@ -47,9 +56,14 @@ MAX_LENGTH = 2**20
 # of the spreads rel_sumabs_std_se, ulpsa_std_se, 4 = per-row trial counts of the adaptive trials)
 TABLE_VERSION = 4
 # the relative standard error of a measured spread that resolves the error model's +-20 % held-out
-# tolerance: the tolerance is 3 standard errors (error_model.HOLDOUT_TOL / 3; the `model` profile's
-# rel_se_target, and the error model's rule for which held-out points can validate it)
+# tolerance: the tolerance is 3 standard errors (error_model.HOLDOUT_TOL / 3; the error model's rule for which
+# held-out points can validate it)
 RESOLVE_REL_SE = 0.2 / 3
+# the `model` profile's rel_se_target: 1/30, half of RESOLVE_REL_SE.  The resolution rule bounds the sampling
+# error of a held-out point, but the prediction there is interpolated from training lengths measured to the same
+# target: at 1/15 both errors together put 6 identical FP16 `normal` points (n = 11) 1.3 % beyond +-20 %
+# (a 3-SE miss of pure noise).  Written 0.0333, as the shipped sweep was run.
+MODEL_REL_SE = 0.0333
 # spreads below this many u*sum|x| count as equal in the held-out check (and resolve as negligible)
 NEGLIGIBLE = 0.01
 # a spread measured from fewer trials with any error than this is not a measurement (where errors are rare
@@ -78,6 +92,9 @@ class Spec:
     max_trials: int = 65536
     dense_nu: tuple[float, ...] = ()
     dense_per_octave: int = 16
+    refine_steps: bool = False
+    refine_ratio: float = 1.3
+    refine_per_octave: int = 32
 
     def __post_init__(self) -> None:
         _check_names("schemes", self.schemes, SCHEMES)
@@ -116,6 +133,16 @@ class Spec:
             raise ValueError(f"spec field 'dense_nu' must be [] or [lo, hi] with 0 < lo < hi (a range of n u); got {dn!r}")
         if isinstance(self.dense_per_octave, bool) or not isinstance(self.dense_per_octave, int) or not 1 <= self.dense_per_octave <= 64:
             raise ValueError(f"spec field 'dense_per_octave' must be an integer in 1..64; got {self.dense_per_octave!r}")
+        if not isinstance(self.refine_steps, bool):
+            raise ValueError(f"spec field 'refine_steps' must be true or false; got {self.refine_steps!r}")
+        if (isinstance(self.refine_ratio, bool) or not isinstance(self.refine_ratio, (int, float))
+                or not 1.0 < float(self.refine_ratio) <= 10.0):
+            raise ValueError(f"spec field 'refine_ratio' must be a number in (1, 10] (a spread ratio); got {self.refine_ratio!r}")
+        finest = max(self.per_octave, self.dense_per_octave if self.dense_nu else 1) if self.refine_steps else 1
+        if (isinstance(self.refine_per_octave, bool) or not isinstance(self.refine_per_octave, int)
+                or not finest < self.refine_per_octave <= 256):
+            raise ValueError(f"spec field 'refine_per_octave' must be an integer in {finest + 1}..256 (finer than the "
+                             f"sweep's own grid of {finest} lengths per octave); got {self.refine_per_octave!r}")
         if isinstance(self.max_trials, bool) or not isinstance(self.max_trials, int) or not self.trials <= self.max_trials <= 10**7:
             raise ValueError(f"spec field 'max_trials' must be an integer in trials ({self.trials})..10000000; got {self.max_trials!r}")
 
@@ -168,6 +195,21 @@ class Spec:
     def digest(self) -> str:
         """Short hash of everything that changes the numbers (not the name)."""
         d = self.to_dict()
+        if not d["refine_steps"]:  # no refinement: its parameters do not change the numbers
+            for k in ("refine_steps", "refine_ratio", "refine_per_octave"):
+                d.pop(k)
+        return self._hash(d)
+
+    def base_digest(self) -> str:
+        """The digest of the sweep without step refinement (its base rows do not depend on it; the engine
+        caches them under this digest and the refined rows under `digest()`)."""
+        d = self.to_dict()
+        for k in ("refine_steps", "refine_ratio", "refine_per_octave"):
+            d.pop(k)
+        return self._hash(d)
+
+    @staticmethod
+    def _hash(d: dict) -> str:
         d.pop("name")
         d.pop("p99_threshold")
         if not d["rel_se_target"]:  # fixed trials: the cap does not change the numbers
@@ -205,15 +247,17 @@ PROFILES: dict[str, dict] = {
     # the shipped error model (characterize/data/error_model.json.gz): model formats x model distributions;
     # 8 sequential lengths per octave (the held-out check alternates lengths, so the training lengths are
     # the 4-per-octave grid and the held-out ones lie between them) and adaptive trials (at least 256, more
-    # until every measured spread resolves the +-20 % held-out tolerance: spec.RESOLVE_REL_SE)
+    # until the relative standard error of every measured spread is below MODEL_REL_SE = 1/30, half the
+    # resolution rule's RESOLVE_REL_SE) and step refinement (characterize/refine.py)
     "model": {
         "name": "model",
         "dists": ["uniform", "normal", "softmax", "mx_products"],
         "comps": {"BF16": ["FP32"], "FP16": ["FP32"], "E5M3-ieee": ["FP32"]},
         "trials": 256,
         "per_octave": 8,
-        "rel_se_target": RESOLVE_REL_SE,
+        "rel_se_target": MODEL_REL_SE,
         "dense_nu": [2, 32],
+        "refine_steps": True,
     },
     # the long sweep (nox -s characterize-full): more formats, 64k lengths, 512 trials
     "full": {
