@@ -158,8 +158,23 @@ class ResultCache:
 
 
 def ppl_key(point: DesignPoint, mode: str, evaluator: str, ppl: Mapping) -> str:
+    """Cache key of one perplexity: the point, mode, evaluator and ppl settings, and for quant's
+    statistical mode what its result also depends on (the error model's identity and the statistical
+    kernel's version, quant.ppl), so that a new error model or kernel is not answered from the cache."""
     settings = {k: ppl.get(k) for k in ("tokens", "seq_len", "seed")}
-    return point.key({"mode": mode, "evaluator": evaluator, "ppl": settings})
+    extra = {"statistical": statistical_identity()} if mode == "statistical" and evaluator == "quant" else {}
+    return point.key({"mode": mode, "evaluator": evaluator, "ppl": settings, **extra})
+
+
+def statistical_identity() -> dict | None:
+    """quant's statistical-mode identity {error_model, kernel} (None if quant's error model cannot load:
+    the run then does not use statistical mode)."""
+    try:
+        from quant.ppl import STATISTICAL_KERNEL, error_model_key, load_error_model
+
+        return {"error_model": error_model_key(load_error_model()), "kernel": STATISTICAL_KERNEL}
+    except (ImportError, ValueError, OSError):
+        return None
 
 
 _PREPARED: set[str] = set()  # evaluators that already completed one evaluation in this process

@@ -183,3 +183,21 @@ def test_first_evaluation_of_a_run_goes_alone(monkeypatch):
     assert dse._first_alone(todo[:1], "quant") == [todo[:1]]
     dse._PREPARED.add("quant")  # after one finished evaluation, later rounds run in one parallel batch
     assert dse._first_alone(todo, "quant") == [todo]
+
+
+def test_statistical_cache_key_follows_error_model_and_kernel(monkeypatch):
+    """A statistical perplexity is cached under the error model's identity and the statistical kernel's
+    version: a regenerated model or a changed kernel is recomputed, exact-mode keys do not change."""
+    import quant.ppl as qppl
+
+    p, ppl = space.load_spec(SPEC).points[0], {"tokens": 64, "seq_len": 32, "seed": 0}
+    monkeypatch.setattr(qppl, "load_error_model", lambda: "model-a")
+    monkeypatch.setattr(qppl, "error_model_key", lambda em: em)
+    k_a, x_a = dse.ppl_key(p, "statistical", "quant", ppl), dse.ppl_key(p, "exact", "quant", ppl)
+    monkeypatch.setattr(qppl, "load_error_model", lambda: "model-b")
+    assert dse.ppl_key(p, "statistical", "quant", ppl) != k_a
+    assert dse.ppl_key(p, "exact", "quant", ppl) == x_a
+    monkeypatch.setattr(qppl, "STATISTICAL_KERNEL", qppl.STATISTICAL_KERNEL + 1)
+    k_b = dse.ppl_key(p, "statistical", "quant", ppl)
+    monkeypatch.setattr(qppl, "STATISTICAL_KERNEL", qppl.STATISTICAL_KERNEL - 1)
+    assert dse.ppl_key(p, "statistical", "quant", ppl) != k_b
