@@ -52,6 +52,7 @@ from golden.formats import FP32, rounder
 from golden.mx import SCALE_MAX, MXTensor
 
 from .config import AccSpec, AttnConfig, StageFormat
+from .fused import softmax_shift, softmax_store
 
 _F32 = rounder(FP32)
 
@@ -351,20 +352,16 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
         sb, ab = s[..., r0:r1, :kk], allowed[..., r0:r1, :kk]
         if cfg.scores.fmt is not None:
             sb = _mxv(np.where(ab, sb, np.float32(0)), cfg.scores, -1, tag=f"s{i}")
-        # masked scores -> -inf (s and the MX values are the kernel's own arrays): then the row maxima
-        # are plain maxima, m = max over the allowed keys (or -inf: none), and exp(-inf - m) = +0 is
-        # exactly the 0 a masked numerator must be (NaN and +-inf of allowed keys as before)
-        np.copyto(sb, np.float32(-np.inf), where=masked[i])
-        m = np.max(sb, axis=-1, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0.0)
+        # d = s - m in float64 with m = the row maximum over the allowed keys (0 where not finite) and
+        # masked keys -inf, so exp(d) is exactly the +0 a masked numerator must be; then e = FP32(exp(d))
+        # and the row maxima of e over the band = over the whole row (e >= +0 or NaN, +0 past the band).
+        # The two passes around numpy's exp are compiled (quant.fused), the same operations as
+        # numpy's masked max / subtract / float32 store / max (tests/quant/test_fused.py)
+        d = _ws(f"d{i}", sb.shape, np.float64)
+        softmax_shift(sb, masked[i], d)
         with np.errstate(over="ignore", invalid="ignore"):
-            d = _ws(f"d{i}", sb.shape, np.float64)
-            np.subtract(sb, m, out=d, dtype=np.float64)  # float32 s: in float64
             np.exp(d, out=d)
-            # the FP32 rounding (the IEEE conversion); masked ones exactly +0
-            np.copyto(e[..., r0:r1, :kk], d, casting="same_kind")
-        # the row maxima of e over the band = over the whole row (e >= +0 or NaN, +0 past the band)
-        np.max(e[..., r0:r1, :kk], axis=-1, out=emax[..., r0:r1])
+        softmax_store(d, e[..., r0:r1, :kk], emax[..., r0:r1])
     exact = e.sum(axis=-1, dtype=np.float64)  # over the whole key axis (numpy's summation order)
     denom = exact + err(cfg.acc_sum, "attn_softmax", count, exact, max_abs=emax)
 
