@@ -8,7 +8,16 @@ import pytest
 
 from golden.formats import BF16, E4M3, E5M2, FP16, FloatFormat
 from tb.common.formats import fmt_to_json, rtl_params
-from tb.common.runner import SimJob, full_run, quick_cxx, run_cocotb, sim_params, simulators, src_files
+from tb.common.runner import (
+    SimJob,
+    full_run,
+    icarus_long,
+    quick_cxx,
+    run_cocotb,
+    sim_params,
+    simulators,
+    src_files,
+)
 
 HERE = Path(__file__).resolve().parent
 RTL = ("acc_seq", "acc_kulisch_seq", "acc_step", "acc_final", "fp_cmp_mag", "fp_add_mix", "fp_unpack", "fp_round",
@@ -68,4 +77,4 @@ FULL_PARAMS = sim_params(SETS, key=_key, sims=[s for s in ("verilator",) if s in
 def test_acc_seq_full(sim, s):
     """Acceptance matrix: >= 2000 sequences per set, every set on both simulators (Icarus with fewer
     length-1000 sums: its cost is per cycle)."""
-    _run(sim, s, FULL_GROUPS if sim == "verilator" else ICARUS_FULL_GROUPS, 300)
+    _run(sim, s, FULL_GROUPS if sim == "verilator" or icarus_long() else ICARUS_FULL_GROUPS, 300)

@@ -8,7 +8,16 @@ import pytest
 
 from golden.formats import BF16, E4M3, FP16
 from tb.common.formats import fmt_to_json, rtl_params
-from tb.common.runner import SimJob, full_run, quick_cxx, run_cocotb, sim_params, simulators, src_files
+from tb.common.runner import (
+    SimJob,
+    full_run,
+    icarus_long,
+    quick_cxx,
+    run_cocotb,
+    sim_params,
+    simulators,
+    src_files,
+)
 
 HERE = Path(__file__).resolve().parent
 RTL = ("acc_tree", "acc_combine", "fp_cvt", "acc_step", "acc_final", "fp_cmp_mag", "fp_add_mix", "fp_unpack",
@@ -77,7 +86,7 @@ BIG = [(s, n, "all") for s in SETS for n in (31, 32)]
 def test_acc_tree_big_full(sim, c):
     """N = 31 (odd pass-ups at every level) and N = 32 (full levels): >= 2000 sums per set on Verilator,
     TREE_BIG_COUNT on Icarus (E4M3, FP16, BF16)."""
-    _run(sim, c, 2000 if sim == "verilator" else TREE_BIG_COUNT)
+    _run(sim, c, 2000 if sim == "verilator" or icarus_long() else TREE_BIG_COUNT)
 
 
 # ---- acc_pairwise_seq: golden's pairwise order over long streamed sums (length >= 1000) ----
@@ -132,4 +141,4 @@ def test_acc_pairwise_seq_backpressure(sim, s):
 @pytest.mark.parametrize("sim,s", sim_params(PW_SETS, key=_pw_key, sims=_only("verilator"))
                          + sim_params(PW_SETS, key=_pw_key, sims=_only("icarus")))
 def test_acc_pairwise_seq_full(sim, s):
-    _pw_run(sim, s, PW_FULL_GROUPS if sim == "verilator" else PW_ICARUS_FULL_GROUPS)
+    _pw_run(sim, s, PW_FULL_GROUPS if sim == "verilator" or icarus_long() else PW_ICARUS_FULL_GROUPS)

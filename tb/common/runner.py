@@ -55,6 +55,13 @@ def full_run() -> bool:
     return os.environ.get("APACE_SIM_FULL", "") == "1"
 
 
+def icarus_long() -> bool:
+    """True under `nox -s sim-icarus-long` (APACE_ICARUS_LONG=1): the Icarus sets of sim-full run the
+    Verilator counts (>= 2000 sums per set, 200 of length 1000) instead of their reduced ones; tens of
+    CPU-hours in all (docs/rtl.md), so it is meant to be run set by set (`-k`)."""
+    return os.environ.get("APACE_ICARUS_LONG", "") == "1"
+
+
 def src_files(*names: str) -> list[Path]:
     """Paths of src/<name>.v for module names (missing files are a clear error)."""
     out = []
