@@ -57,8 +57,9 @@ def sim_full(session: nox.Session) -> None:
 @nox.session(name="sim-icarus-long", python=False)
 def sim_icarus_long(session: nox.Session) -> None:
     """The Icarus sets of sim-full at the Verilator counts (>= 2000 sums per set, 200 of length 1000;
-    APACE_ICARUS_LONG=1): about 20 CPU-hours in all (docs/rtl.md), one process; select sets with -k,
-    e.g. `nox -s sim-icarus-long -- -k "big_full and E4M3 and N32"`."""
+    APACE_ICARUS_LONG=1): about 20 CPU-hours in all (docs/rtl.md), one process.  A -k among the posargs
+    replaces the selection, so keep 'icarus' in it: `nox -s sim-icarus-long -- -k "icarus and big_full
+    and E4M3 and N32"`."""
     session.run(
         "nice", "-n", "10", "pytest", "-m", "full", "-k", "icarus and (big_full or pairwise_seq_full or acc_seq_full)",
         "tb/acc_seq", "tb/acc_tree", *session.posargs,
