@@ -83,6 +83,7 @@ import math
 import os
 import warnings
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -799,6 +800,29 @@ def _row_offsets(inv: np.ndarray, nshape: tuple, shape: tuple, P: int) -> np.nda
     return np.broadcast_to(inv.reshape(nshape) * (P - 1), shape).reshape(-1)
 
 
+@lru_cache(maxsize=1)
+def _draw_kernel():
+    """The smooth sampler's inner loop, compiled (numba, cached on disk): for each uniform variate U
+    (one per element, in order) out = ((base[i] + step[i] f) * s1) * s2[j] with p = U (P-1), i = floor(p)
+    + off[j] (no offsets: off empty) and f = p - floor(p) -- the operations of _grid_draws, _lerp_into and
+    the unit's multiplications, in the same order (no fused multiply-add), so the same values."""
+    import numba
+
+    @numba.njit(cache=True, nogil=True)
+    def draw(uni, pm1, base, step, off, s1, s2, out):  # pragma: no cover - compiled
+        has_off = off.size > 0
+        for j in range(uni.size):
+            p = uni[j] * pm1
+            fk = np.floor(p)
+            i = np.intp(fk)
+            if has_off:
+                i += off[j]
+            z = base[i] + step[i] * (p - fk)
+            out[j] = (z * s1) * s2[j]
+
+    return draw
+
+
 def _lerp_into(base: np.ndarray, step: np.ndarray, i: np.ndarray, f: np.ndarray, out: np.ndarray,
                tmp: np.ndarray) -> None:
     """out = base[i] + step[i] * f (the value between two grid points of a quantile row; float64);
@@ -1027,16 +1051,18 @@ class ErrorModel:
         off = _row_offsets(inv, n0.shape, shape, P)
         out = np.empty(shape)
         z_all, sa = out.reshape(-1), sum_abs.reshape(-1)
-        tmp = np.empty(min(out.size, _SAMPLE_CHUNK))
-        for s, t, k, f in _grid_draws(rng, out.size, P):
-            z = z_all[s:t]
-            i = k if off is None else np.add(k, off[s:t], out=k)
-            _lerp_into(base, step, i, f, z, tmp[: t - s])
+        # the draws of _grid_draws + _lerp_into + the unit, one compiled pass per chunk (_draw_kernel)
+        draw = _draw_kernel()
+        uni = np.empty(min(out.size, _SAMPLE_CHUNK))
+        no_off = np.zeros(0, dtype=np.intp)
+        for s in range(0, out.size, _SAMPLE_CHUNK):
+            t = min(s + _SAMPLE_CHUNK, out.size)
+            v = uni[: t - s]
+            rng.random(out=v)
             if e.norm == "sumabs":
-                z *= e.u
-                z *= sa[s:t]
+                draw(v, P - 1, base, step, no_off if off is None else off[s:t], e.u, sa[s:t], z_all[s:t])
             else:
-                z *= e.unit(sa[s:t])
+                draw(v, P - 1, base, step, no_off if off is None else off[s:t], 1.0, e.unit(sa[s:t]), z_all[s:t])
         return out
 
     def _lerp(self, e: Entry, un: np.ndarray, memo: str) -> tuple[np.ndarray, np.ndarray, bool]:

@@ -302,3 +302,29 @@ def test_always_zero_only_where_every_draw_is_zero(shipped):
         draws = shipped.sample(scheme="naive", order="sequential", acc=acc, comp=None, dist="mx_products",
                                n=np.full(20000, n), sum_abs=np.ones(20000), rng=rng)
         assert z == (not draws.any()), (acc, n)
+
+
+@pytest.mark.parametrize("norm", ["sumabs", "ulp"])
+@pytest.mark.parametrize("offsets", [False, True])
+def test_compiled_draws_equal_the_numpy_formulation(norm, offsets):
+    """The smooth sampler's compiled inner loop (error_model._draw_kernel) gives the values of the numpy
+    formulation it replaced (_grid_draws' grid position, _lerp_into's interpolation, then the unit),
+    byte for byte, from the same variates."""
+    rng = np.random.default_rng(3)
+    P, rows, size = 41, 3, 50_000
+    q = np.sort(rng.standard_normal((rows, P)), axis=1)
+    base, step = q[:, :-1].ravel(), np.diff(q, axis=1).ravel()
+    off = (rng.integers(0, rows, size) * (P - 1)).astype(np.intp) if offsets else np.zeros(0, np.intp)
+    sa = rng.random(size).astype(np.float32) * 30
+    s1, s2 = (2.0**-8, sa) if norm == "sumabs" else (1.0, np.ldexp(1.0, rng.integers(-9, 3, size)))
+    ref = np.empty(size)
+    for s, t, k, f in error_model._grid_draws(np.random.default_rng(11), size, P):
+        i = k if not offsets else np.add(k, off[s:t], out=k)
+        error_model._lerp_into(base, step, i, f, ref[s:t], np.empty(t - s))
+        ref[s:t] *= s1
+        ref[s:t] *= s2[s:t]
+    got = np.empty(size)
+    error_model._draw_kernel()(np.random.default_rng(11).random(size), P - 1, base, step, off, s1, s2, got)
+    assert np.array_equal(got.view(np.uint64), ref.view(np.uint64))
+    got[7] = np.nextafter(got[7], np.inf)  # the comparison sees one ulp
+    assert not np.array_equal(got.view(np.uint64), ref.view(np.uint64))
