@@ -25,8 +25,9 @@ looked up in a table that rounder built, or IEEE float32 arithmetic where that i
    shared exponents, exact power-of-two scalings, and RNE with saturation in float32 by a table lookup
    where every value involved is exact in float32, else golden's own rounder; `mx_quantize_fast`
    returns the whole MXTensor the same way.  `mx_values_f32` is mx_values' float32 path for the OCP
-   scale rule on C-contiguous float32 arrays (block maxima and scales from the float32 bit patterns,
-   optional caller-owned scratch arrays); mx_values itself calls it where it applies.
+   scale rule on C-contiguous float32 arrays, one compiled (numba) loop over the blocks (block maxima
+   and scales from the float32 bit patterns, written into a caller's band or a caller-owned scratch
+   array); mx_values itself calls it where it applies.
 
 4. Accumulation engines (reference: golden.accumulate.accumulate(...).value): `accumulate_values`,
    `product_sum_values` (sums of element products) and `mx_dot_values` (MX dot products, blocks
@@ -266,7 +267,7 @@ def _mx_f32_kernel():
                         v = xi[j] & 0x7FFFFFFF
                         if v > amax:
                             amax = v
-                    if amax >= 0x71800000:  # the pattern of 2^100
+                    if amax >= _BITS_2_100:
                         return False
                     e = (amax >> 23) - 127 - emax
                     e = min(max(e, -127), 127) + 127  # the biased exponent of 2^s
