@@ -512,6 +512,7 @@ class _TableArith:
         reps = ((keys >> np.uint64(1)) << self.sh) | (keys & np.uint64(1))
         with np.errstate(all="ignore"):
             self.rnd_t = code_of(rnd(reps.view(np.float64)))
+        self.rnd_v = vals[self.rnd_t]  # the same table holding values (golden.jit_engines)
         with np.errstate(invalid="ignore", over="ignore"):
             self.add_t = self._table(vals[:, None] + vals[None, :])
             self.sub_t = self._table(vals[:, None] - vals[None, :])
@@ -660,21 +661,47 @@ def _run_pairwise(scheme: str, ar, xt) -> np.ndarray:
 _ENGINE_ROWS = 8192  # sums per pass: the state arrays of a pass stay in cache across the n steps
 
 
+def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero: bool, scheme: str, ar,
+                  X: np.ndarray | None = None) -> np.ndarray:
+    """golden's sequential recurrence, compiled (golden.jit_engines.engine), in the engine `ar`'s
+    representation, over the elements x[l, i, t, j] = sum_u A[l, i, tk+u] B[l, tk+u, j] (A (L, M, K),
+    B (L, K, N) float64) or, given X (L, T, M, N), x[l, i, t, j] = X[l, t, i, j].  Returns (L, M, N)
+    float64 results."""
+    from .jit_engines import SCHEME_IDS, engine
+
+    if X is None:
+        A = np.ascontiguousarray(A, dtype=np.float64)
+        B = np.ascontiguousarray(B, dtype=np.float64)
+        X = _NO_ELEMENTS
+        shape = (A.shape[0], A.shape[1], B.shape[2])
+    else:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        A = B = _NO_OPERANDS
+        shape = (X.shape[0], X.shape[2], X.shape[3])
+    out = np.empty(shape)
+    if isinstance(ar, _F32Arith):
+        engine(A, B, X, k, plus_zero, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out)
+    else:
+        engine(A, B, X, k, plus_zero, SCHEME_IDS[scheme], ar.rnd_v, ar.sh, ar.sticky_mask, out)
+    return out
+
+
+_NO_ELEMENTS = np.zeros((0, 0, 0, 0))
+_NO_OPERANDS = np.zeros((0, 0, 0))
+
+
 def _engine_values(x: np.ndarray, scheme: str, ar, order: str) -> np.ndarray:
     n = x.shape[-1]
     flat = x.reshape(-1, n)
     out = np.empty(flat.shape[0])
     with np.errstate(all="ignore"):
         for lo in range(0, flat.shape[0], _ENGINE_ROWS):
-            xt = ar.enc(np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T))  # (n, rows)
             if order == "pairwise":
-                r = _run_pairwise(scheme, ar, xt)
-            else:
-                st = _zero_state(scheme, ar, xt.shape[1])
-                for i in range(n):
-                    st = _step(scheme, ar, st, xt[i])
-                r = _finalize(scheme, ar, st)
-            out[lo : lo + _ENGINE_ROWS] = ar.dec(r)
+                xt = ar.enc(np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T))  # (n, rows)
+                out[lo : lo + _ENGINE_ROWS] = ar.dec(_run_pairwise(scheme, ar, xt))
+            else:  # element t of sum j is x[j, t]
+                xt = np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T)[None, :, None]  # (1, n, 1, rows)
+                out[lo : lo + _ENGINE_ROWS] = _compiled_dot(None, None, 1, False, scheme, ar, X=xt)[0, 0]
     return out.reshape(x.shape[:-1])
 
 
@@ -703,18 +730,10 @@ def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP
             out[..., rs, :] = accumulate_values(a[..., rs, None, :] * bt[..., None, :, :], scheme, cfg.acc,
                                                 cfg.comp, order)
         return out
-    at = np.moveaxis(np.broadcast_to(a, (*lead, M, K)), -1, 0)[..., :, None]  # (K, ..., M, 1)
-    bk = np.moveaxis(np.broadcast_to(b, (*lead, K, N)), -2, 0)[..., None, :]  # (K, ..., 1, N)
-    f32 = isinstance(ar, _F32Arith)
-    if f32:
-        a32, b32 = at.astype(np.float32), bk.astype(np.float32)
-        f32 = np.array_equal(a32, at) and np.array_equal(b32, bk)
+    A = np.broadcast_to(a, (*lead, M, K)).reshape(-1, M, K)
+    B = np.broadcast_to(b, (*lead, K, N)).reshape(-1, K, N)
     with np.errstate(all="ignore"):
-        st = _zero_state(scheme, ar, (*lead, M, N))
-        for i in range(K):
-            x = ar.mul(a32[i], b32[i]) if f32 else ar.enc(at[i] * bk[i])
-            st = _step(scheme, ar, st, x)
-        return ar.dec(_finalize(scheme, ar, st))
+        return _compiled_dot(A, B, 1, False, scheme, ar).reshape(*lead, M, N)
 
 
 def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFormat | str = "FP32", comp=None,
@@ -733,27 +752,40 @@ def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFor
             or a.elements.shape[-1] == 0 or not block_sums_exact_in_float64(a.elem, b.elem, a.k):
         return accumulate_values(mx_block_matmul(a, b, acc_f), scheme, acc_f, cfg.comp, order)
     check_elem_k(a.elem, b.elem, a.k)
-    ae, asc, be, bsc = a.elements, a.scale_exp, b.elements, b.scale_exp
-    k, nb = a.k, a.elements.shape[-1] // a.k
-    lead = np.broadcast_shapes(ae.shape[:-2], be.shape[:-2])
-    M, N = ae.shape[-2], be.shape[-1]
-    pa = _pow2(np.minimum(asc, SCALE_MAX))  # (..., M, nb)
-    pb = _pow2(np.minimum(bsc, SCALE_MAX))  # (..., nb, N)
-    nan_a, nan_b = asc > SCALE_MAX, bsc > SCALE_MAX
-    any_nan = bool(nan_a.any() or nan_b.any())
-    out = np.empty((*lead, M, N))
-    rows = max(1, _ENGINE_ROWS // max(N * int(np.prod(lead, dtype=np.int64) or 1), 1))
     with np.errstate(all="ignore"):
-        for r0 in range(0, M, rows):
-            rs = slice(r0, min(M, r0 + rows))
-            st = _zero_state(scheme, ar, (*lead, rs.stop - rs.start, N))
-            for t in range(nb):
-                hi = np.matmul(ae[..., rs, t * k : (t + 1) * k], be[..., t * k : (t + 1) * k, :])
-                hi += 0.0  # exact block sums; a zero sum is +0, as in golden
-                hi *= pa[..., rs, t, None]
-                hi *= pb[..., None, t, :]
-                if any_nan:
-                    hi[np.broadcast_to(nan_a[..., rs, t, None] | nan_b[..., None, t, :], hi.shape)] = np.nan
-                st = _step(scheme, ar, st, ar.enc(hi))
-            out[..., rs, :] = ar.dec(_finalize(scheme, ar, st))
-    return out
+        return _mx_engine(_dequantised(a, -1), _dequantised(b, -2), a.k, scheme, ar)
+
+
+_BLAS_MIN_K = 8  # blocks at least this long are summed by a float64 matmul, shorter ones in the loop
+
+
+def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar) -> np.ndarray:
+    """The MX dot products of dequantised MX values va (..., M, K) (blocks along K) and vb (..., K, N)
+    in golden's sequential order: the exact float64 block sums (block_sums_exact_in_float64 must hold;
+    a NaN block has NaN values), rounded into acc and accumulated by the compiled engine.  Long blocks
+    are summed by one batched float64 matmul (exact in any order; += 0.0 makes a zero sum +0, as in
+    golden) and fed to the engine as plain elements; short ones inside the engine's loop."""
+    lead = np.broadcast_shapes(va.shape[:-2], vb.shape[:-2])
+    M, K, N = va.shape[-2], va.shape[-1], vb.shape[-1]
+    A = np.broadcast_to(va, (*lead, M, K)).reshape(-1, M, K)
+    B = np.broadcast_to(vb, (*lead, K, N)).reshape(-1, K, N)
+    if k < _BLAS_MIN_K:
+        return _compiled_dot(A, B, k, True, scheme, ar).reshape(*lead, M, N)
+    nb = K // k
+    hi = np.matmul(A.reshape(-1, M, nb, k).transpose(0, 2, 1, 3), B.reshape(-1, nb, k, N))  # (L, nb, M, N)
+    hi += 0.0
+    return _compiled_dot(None, None, k, True, scheme, ar, X=hi).reshape(*lead, M, N)
+
+
+def _dequantised(t: MXTensor, axis: int) -> np.ndarray:
+    """t's MX values, element x 2^scale exactly in float64 (the power of two neither overflows nor
+    underflows for formats where block_sums_exact_in_float64 holds), NaN throughout a block whose scale
+    is the NaN scale; the blocks run along `axis` (-1 or -2)."""
+    el = np.moveaxis(t.elements, axis, -1)
+    sc = np.moveaxis(t.scale_exp, axis, -1)
+    nb = sc.shape[-1]
+    v = el.reshape(*el.shape[:-1], nb, t.k) * _pow2(np.minimum(sc, SCALE_MAX))[..., None]
+    nan = sc > SCALE_MAX
+    if nan.any():
+        v[nan] = np.nan
+    return np.moveaxis(v.reshape(el.shape), -1, axis)

@@ -48,13 +48,10 @@ from golden.fastsum import (
     round_fp32,
 )
 from golden.fastsum import mx_values as fast_mx_values
-from golden.formats import FP32, rounder
 from golden.mx import SCALE_MAX, MXTensor
 
 from .config import AccSpec, AttnConfig, StageFormat
 from .fused import softmax_shift, softmax_store
-
-_F32 = rounder(FP32)
 
 
 def f32_cast(x: np.ndarray, out32: bool = False) -> np.ndarray:
@@ -63,6 +60,9 @@ def f32_cast(x: np.ndarray, out32: bool = False) -> np.ndarray:
     out32 the float32 values themselves (no widening back)."""
     r = round_fp32(x)
     return r if out32 else r.astype(np.float64)
+
+
+_F32 = f32_cast  # golden's FP32 rounder (= rounder(FP32), checked bit for bit), float64 values
 
 # ---------------------------------------------------------------------- building blocks
 def reduce_last(x: np.ndarray, spec: AccSpec) -> np.ndarray:

@@ -1,0 +1,170 @@
+"""Compiled (numba) loop of golden.fastsum's exact accumulation engines.
+
+golden.accumulate's sequential recurrences (golden/accumulate.py: step, finalize) in golden's order, on
+float64 values with every golden rounding A(.) done the way golden.fastsum documents it exact:
+  * FP32 accumulator (compensation FP32), `mode` 0: A(v) is the float64 -> float32 conversion (IEEE
+    RNE, gradual underflow, overflow to Inf, NaN kept: golden's FP32 rounder, golden.fastsum.round_fp32).
+    The operands of each + and - are FP32 values, so A(a +- b) of their float64 result is the float32
+    operation itself (float64 keeps 53 >= 2 x 24 + 2 bits: the double rounding is innocuous).
+  * accumulators of <= 9 bits (compensation the same format), `mode` 1: A(v) is one lookup in the
+    rounding table golden.fastsum._TableArith built with golden's rounder (the value of the code
+    rnd_t[key], key = (float64 bits >> sh) * 2 + (any bit under sh set)).  golden's step rounds the
+    float64 result of each + and -, which is what is rounded here.
+No fastmath: LLVM neither reassociates nor contracts the float64 operations.
+
+The elements are computed inside the loop from two operand matrices: element t of sum (i, j) is
+  x = A(sum over u < k of A_[l, i, t k + u] * B_[l, t k + u, j])   (float64, from +0)
+when `plus_zero` (MX blocks: the block sum of dequantised MX values, exact in float64 where
+golden.fastsum.block_sums_exact_in_float64 holds, +0 for a zero sum as in golden), or A(A_[l, i, t] *
+B_[l, t, j]) when k = 1 and not plus_zero (golden's product sums: each float64 product is an element).
+Or the elements are given, X[l, t, i, j] (plain sums; MX block sums computed by a matmul), and only
+rounded into the accumulator.
+
+Schemes are numbered as SCHEME_IDS; each has its own loop over j, the innermost axis (independent sums
+side by side, which the compiler vectorises where the rounding allows).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import types
+from numba.extending import intrinsic, overload
+
+SCHEME_IDS = {"naive": 0, "kahan": 1, "neumaier": 2, "twosum": 3, "fasttwosum": 4, "klein": 5}
+
+
+@intrinsic
+def f64_bits(typingctx, x):  # pragma: no cover - compiled
+    """The bit pattern of a float64 as uint64 (a register bitcast)."""
+    if x == types.float64:
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(types.uint64))
+
+        return types.uint64(types.float64), codegen
+    return None
+
+
+def rnd(v, rv, sh, sticky):  # pragma: no cover - replaced by the overload in compiled code
+    """golden's rounding A(v) into the accumulator: FP32 when rv is None, else the table lookup."""
+    raise NotImplementedError
+
+
+@overload(rnd, inline="always")
+def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
+    # chosen when the engine is compiled for rv's type, so each loop has a single, branch-free rounding
+    if isinstance(rv, types.NoneType):
+        def f32(v, rv, sh, sticky):
+            return np.float64(np.float32(v))
+
+        return f32
+
+    def table(v, rv, sh, sticky):
+        b = f64_bits(v)
+        return rv[((b >> sh) << np.uint64(1)) | ((b & sticky) != np.uint64(0))]
+
+    return table
+
+
+@numba.njit(cache=True, nogil=True)
+def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
+    """The loop: A (L, M, K), B (L, K, N) float64 operands, or (when X is not empty) the elements
+    themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]); out (L, M, N)
+    float64 results; scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with
+    sh and sticky (uint64)."""
+    pre = X.shape[0] > 0
+    if pre:
+        L, T, M, N = X.shape
+    else:
+        L, M, K = A.shape
+        N = B.shape[2]
+        T = K // k
+    s = np.empty(N)
+    c = np.empty(N)
+    cc = np.empty(N)
+    x = np.empty(N)
+    for l in range(L):
+        for i in range(M):
+            s[:] = 0.0
+            c[:] = 0.0
+            cc[:] = 0.0
+            for t in range(T):
+                if pre:
+                    for j in range(N):
+                        x[j] = rnd(X[l, t, i, j], rv, sh, sticky)
+                elif k == 1 and not plus_zero:
+                    a = A[l, i, t]
+                    for j in range(N):
+                        x[j] = rnd(a * B[l, t, j], rv, sh, sticky)
+                else:
+                    x[:] = 0.0
+                    for u in range(t * k, t * k + k):
+                        a = A[l, i, u]
+                        for j in range(N):
+                            x[j] += a * B[l, u, j]
+                    for j in range(N):
+                        x[j] = rnd(x[j], rv, sh, sticky)
+                if scheme == 0:
+                    for j in range(N):
+                        s[j] = rnd(s[j] + x[j], rv, sh, sticky)
+                elif scheme == 1:  # kahan: y = x - c, t = s + y, c = (t - s) - y
+                    for j in range(N):
+                        y = rnd(x[j] - c[j], rv, sh, sticky)
+                        tt = rnd(s[j] + y, rv, sh, sticky)
+                        c[j] = rnd(rnd(tt - s[j], rv, sh, sticky) - y, rv, sh, sticky)
+                        s[j] = tt
+                elif scheme == 2:  # neumaier
+                    for j in range(N):
+                        sj, xj = s[j], x[j]
+                        tt = rnd(sj + xj, rv, sh, sticky)
+                        if abs(sj) >= abs(xj):
+                            e = rnd(rnd(sj - tt, rv, sh, sticky) + xj, rv, sh, sticky)
+                        else:
+                            e = rnd(rnd(xj - tt, rv, sh, sticky) + sj, rv, sh, sticky)
+                        c[j] = rnd(c[j] + e, rv, sh, sticky)
+                        s[j] = tt
+                elif scheme == 3:  # twosum
+                    for j in range(N):
+                        sj, xj = s[j], x[j]
+                        tt = rnd(sj + xj, rv, sh, sticky)
+                        xp = rnd(tt - sj, rv, sh, sticky)
+                        sp = rnd(tt - xp, rv, sh, sticky)
+                        e = rnd(rnd(sj - sp, rv, sh, sticky) + rnd(xj - xp, rv, sh, sticky),
+                                rv, sh, sticky)
+                        c[j] = rnd(c[j] + e, rv, sh, sticky)
+                        s[j] = tt
+                elif scheme == 4:  # fasttwosum: the larger magnitude first
+                    for j in range(N):
+                        sj, xj = s[j], x[j]
+                        if abs(sj) >= abs(xj):
+                            p, q = sj, xj
+                        else:
+                            p, q = xj, sj
+                        tt = rnd(p + q, rv, sh, sticky)
+                        e = rnd(q - rnd(tt - p, rv, sh, sticky), rv, sh, sticky)
+                        c[j] = rnd(c[j] + e, rv, sh, sticky)
+                        s[j] = tt
+                else:  # klein: (s, cs, ccs) = (s, c, cc)
+                    for j in range(N):
+                        sj, xj, cs = s[j], x[j], c[j]
+                        tt = rnd(sj + xj, rv, sh, sticky)
+                        if abs(sj) >= abs(xj):
+                            ci = rnd(rnd(sj - tt, rv, sh, sticky) + xj, rv, sh, sticky)
+                        else:
+                            ci = rnd(rnd(xj - tt, rv, sh, sticky) + sj, rv, sh, sticky)
+                        t2 = rnd(cs + ci, rv, sh, sticky)
+                        if abs(cs) >= abs(ci):
+                            e2 = rnd(rnd(cs - t2, rv, sh, sticky) + ci, rv, sh, sticky)
+                        else:
+                            e2 = rnd(rnd(ci - t2, rv, sh, sticky) + cs, rv, sh, sticky)
+                        cc[j] = rnd(cc[j] + e2, rv, sh, sticky)
+                        c[j] = t2
+                        s[j] = tt
+            for j in range(N):
+                if scheme <= 1:
+                    out[l, i, j] = s[j]
+                elif scheme == 5:
+                    out[l, i, j] = rnd(s[j] + rnd(c[j] + cc[j], rv, sh, sticky), rv, sh, sticky)
+                else:
+                    out[l, i, j] = rnd(s[j] + c[j], rv, sh, sticky)
+
