@@ -756,6 +756,35 @@ def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFor
         return _mx_engine(_dequantised(a, -1), _dequantised(b, -2), a.k, scheme, ar)
 
 
+def mx_matmul_values(a, b, elem_a: FloatFormat | str, elem_b: FloatFormat | str, k: int, scheme: str = "naive",
+                     acc: FloatFormat | str = "FP32", comp=None, order: str = "sequential",
+                     scale_rule: str = "ocp") -> np.ndarray:
+    """mx_dot_values(mx_quantize(a, elem_a, k, -1, scale_rule), mx_quantize(b, elem_b, k, -2, scale_rule),
+    scheme, acc, comp, order): A (..., M, K) and B (..., K, N) quantised along K and multiplied with
+    golden's MX dot products.  Where the compiled engine applies (an exact engine for (acc, comp),
+    sequential order, block sums exact in float64) the operands are quantised straight to their MX
+    values (mx_values: the compiled float32 loop where it applies) and those enter the engine (the
+    block sum of the values is the exact block sum of the elements times 2^(sa + sb), see
+    _dequantised); any non-finite value or other case goes through mx_quantize_fast and mx_dot_values."""
+    acc_f = _fmt(acc, "acc")
+    fa, fb = _fmt(elem_a, "elem_a"), _fmt(elem_b, "elem_b")
+    cfg = AccumConfig(scheme, acc_f, None if comp is None else _fmt(comp, "comp"), order)
+    ar = None if scheme == "kulisch" else _arith(acc_f, cfg.comp)
+    a = np.asarray(a)
+    b = np.asarray(b)
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
+        raise ValueError(f"parameters 'a' (..., M, K) and 'b' (..., K, N) must agree on K; got {a.shape} and {b.shape}")
+    if ar is not None and order == "sequential" and a.shape[-1] > 0 and block_sums_exact_in_float64(fa, fb, k):
+        check_elem_k(fa, fb, k)
+        va = mx_values(a, fa, k, -1, scale_rule)
+        vb = mx_values(b, fb, k, -2, scale_rule)
+        if np.isfinite(va).all() and np.isfinite(vb).all():
+            with np.errstate(all="ignore"):
+                return _mx_engine(va, vb, k, scheme, ar)
+    return mx_dot_values(mx_quantize_fast(a, fa, k, -1, scale_rule), mx_quantize_fast(b, fb, k, -2, scale_rule),
+                         scheme, acc_f, cfg.comp, order)
+
+
 _BLAS_MIN_K = 8  # blocks at least this long are summed by a float64 matmul, shorter ones in the loop
 
 

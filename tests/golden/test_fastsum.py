@@ -464,3 +464,55 @@ def test_table_engine_rounding_equals_goldens_rounder(acc):
     with np.errstate(all="ignore"):
         assert same(ar.dec(ar.add_t), round_to((v[:, None] + v[None, :]).reshape(-1), f)).all()
         assert same(ar.dec(ar.sub_t), round_to((v[:, None] - v[None, :]).reshape(-1), f)).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # golden's reference on Inf / NaN rows
+@pytest.mark.parametrize("elem, k", [("E4M3", 32), ("E4M3", 4), ("E2M1", 8), ("E5M2", 2), ("INT8", 16), ("FP16", 4)])
+@pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee", "E4M3"])
+@pytest.mark.parametrize("scheme", ["naive", "kahan", "neumaier", "twosum", "fasttwosum", "klein"])
+def test_mx_matmul_values_equals_golden(elem, k, acc, scheme):
+    """mx_matmul_values(A, B) == golden's MX dot products of mx_quantize(A) and mx_quantize(B) (block values
+    one (row, column) pair at a time, accumulated by golden.accumulate), on float32-valued and float64
+    operands, broadcast leading axes, zero / -0 blocks, blocks beyond the narrow accumulators' range, and
+    a NaN and an Inf input (the fallback); the compiled path for short (k < 8) and matmul (k >= 8) blocks."""
+    from golden.fastsum import mx_matmul_values
+
+    rng = np.random.default_rng(abs(hash((elem, k, acc, scheme))) % 2**32)
+    K = 8 * k if k < 32 else 64
+    for case in ("finite", "float64", "nan"):
+        A = _operands(rng, (2, 3, K), 4.0)
+        B = _operands(rng, (1, K, 5), 0.5)
+        A[0, 1, :k] = 0.0
+        B[0, :k, 2] = -0.0
+        A[0, 2, :k] = -0.0  # a block of -0 products (with the positive block of column 3): the sum is +0
+        B[0, :k, 3] = np.abs(B[0, :k, 3]) + 0.25
+        A[1, 0] *= 2.0**40  # block values beyond the narrow accumulators' range
+        if case == "float64":
+            A = A * (1 + 1e-12)
+        if case == "nan":
+            A[1, 2, -1] = np.nan
+            B[0, 0, 4] = np.inf
+        ta = mx_quantize(A, elem, k, axis=-1)
+        tb = mx_quantize(B, elem, k, axis=-2)
+        ref = accumulate(reference_block_matmul(ta, tb, parse_format(acc)), scheme, acc).value
+        got = mx_matmul_values(A, np.swapaxes(np.swapaxes(B, -1, -2).copy(), -1, -2), elem, elem, k, scheme, acc)
+        assert got.shape == (2, 3, 5)
+        assert same(got, ref).all(), (case, np.argwhere(~same(got, ref))[:3])
+
+
+def test_mx_matmul_values_takes_the_compiled_path(monkeypatch):
+    """Finite operands with an exact engine never build an MXTensor (mx_quantize_fast / mx_dot_values unused)."""
+    import golden.fastsum as fs
+
+    rng = np.random.default_rng(3)
+    A, B = _operands(rng, (3, 4, 64), 1.0), _operands(rng, (3, 64, 6), 1.0)
+    ref = fs.mx_matmul_values(A, B, "E4M3", "E4M3", 32, "kahan", "E5M3-ieee")
+
+    def boom(*a, **kw):
+        raise AssertionError("fallback called")
+
+    monkeypatch.setattr(fs, "mx_quantize_fast", boom)
+    monkeypatch.setattr(fs, "mx_dot_values", boom)
+    assert same(fs.mx_matmul_values(A, B, "E4M3", "E4M3", 32, "kahan", "E5M3-ieee"), ref).all()
+    for k in (4, 32):
+        fs.mx_matmul_values(A, B, "E4M3", "E4M3", k, "naive", "FP32")

@@ -114,7 +114,7 @@ def test_kernels_use_goldens_public_fast_paths():
     """The exact fast paths live in golden (golden/fastsum.py, proved there); quant only calls them."""
     import golden.fastsum
 
-    assert kernels.mx_dot_values is golden.fastsum.mx_dot_values
+    assert kernels.mx_matmul_values is golden.fastsum.mx_matmul_values
     assert kernels.product_sum_values is golden.fastsum.product_sum_values
     assert kernels.accumulate_values is golden.fastsum.accumulate_values
     src = open(kernels.__file__).read()
