@@ -224,7 +224,6 @@ def _block_absmax(xb: np.ndarray) -> np.ndarray:
     return a[0].reshape(xb.shape[:-1])
 
 
-_BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (the float32 path's limit)
 
 
 def mx_values_f32_applies(elem: FloatFormat | str) -> bool:
@@ -239,49 +238,11 @@ def _new_scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     return np.empty(shape, dtype)
 
 
-@lru_cache(maxsize=1)
 def _mx_f32_kernel():
-    """The compiled loop of mx_values_f32 (numba, compiled on first use and cached on disk)."""
-    import numba
+    """The compiled loop of mx_values_f32 (golden.jit_engines.mx_values_loop; numba, cached on disk)."""
+    from .jit_engines import mx_values_loop
 
-    @numba.njit(cache=True, nogil=True)
-    def kernel(x, k, emax, table, sh, mask, out):  # pragma: no cover - compiled
-        # x (A, R, L) float32, L a multiple of k; out (A, R, L) float32, last axis contiguous.  Per block:
-        # amax = the largest |x| bit pattern (patterns of non-negative floats order like their values),
-        # s = clamp(floor(log2 amax) - emax, -127, 127) from its exponent field (E = 0: zero or subnormal
-        # amax -> -127), then every element y = x * 2^-s (exact in float32), rounded by the table lookup
-        # (key (b >> sh) + ((b + mask) >> sh)), times 2^s (exact).  False: a block at or above 2^100 (or
-        # NaN / Inf), which the float32 path does not handle (out is then partly written).
-        tmp = np.empty(2, np.int32)  # the bit patterns of 2^-s and 2^s, read as float32 through tf
-        tf = tmp.view(np.float32)
-        ty = np.empty(1, np.float32)  # x * 2^-s, its bit pattern read through tu
-        tu = ty.view(np.uint32)
-        for a in range(x.shape[0]):
-            for r in range(x.shape[1]):
-                xr = x[a, r]
-                xi = xr.view(np.int32)
-                orow = out[a, r]
-                for base in range(0, xr.shape[0], k):
-                    amax = 0
-                    for j in range(base, base + k):
-                        v = xi[j] & 0x7FFFFFFF
-                        if v > amax:
-                            amax = v
-                    if amax >= _BITS_2_100:
-                        return False
-                    e = (amax >> 23) - 127 - emax
-                    e = min(max(e, -127), 127) + 127  # the biased exponent of 2^s
-                    tmp[0] = (254 - e) << 23  # 2^-s (normal)
-                    tmp[1] = max(e << 23, 0x00400000)  # 2^s; 2^-127 is the subnormal 0x00400000
-                    inv = tf[0]
-                    sc = tf[1]
-                    for j in range(base, base + k):
-                        ty[0] = xr[j] * inv
-                        b = tu[0]
-                        orow[j] = table[((b + mask) >> sh) + (b >> sh)] * sc
-        return True
-
-    return kernel
+    return mx_values_loop
 
 
 def mx_values_f32(x: np.ndarray, elem: FloatFormat | str, k: int, out: np.ndarray | None = None,
@@ -375,13 +336,15 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
     if scale_rule == "ocp" and xa.dtype in (np.float32, np.float64) and xa.ndim and mx_values_f32_applies(f):
         ax = axis % xa.ndim
         xm = np.moveaxis(xa, ax, -1)
-        if xm.shape[-1] % check_k(k) == 0:
-            with np.errstate(over="ignore", invalid="ignore"):
-                x32 = np.ascontiguousarray(xm, dtype=np.float32)
-            if xm.dtype == np.float32 or np.array_equal(x32, xm):
-                v = mx_values_f32(x32, f, k)
-                if v is not None:
-                    return np.moveaxis(v if out32 else v.astype(np.float64), -1, ax)
+        if xm.shape[-1] % check_k(k) == 0 and xm.size:
+            # the compiled loop straight from float64 (it checks that every x is a float32 value)
+            xc = np.ascontiguousarray(xm)
+            table, sh, mask = _f32_rounding_table(_sat(f))
+            v = np.empty(xc.shape, np.float32 if out32 else np.float64)
+            rows = xc.shape[-2] if xc.ndim > 1 else 1
+            if _mx_f32_kernel()(xc.reshape(-1, rows, xc.shape[-1]), k, f.emax, table, sh, mask,
+                                v.reshape(-1, rows, xc.shape[-1])):
+                return np.moveaxis(v, -1, ax)
     parts = _mx_parts(x, elem, k, axis, scale_rule)
     if parts is None:
         return mx_quantize(x, _fmt(elem, "elem"), k, axis=axis, scale_rule=scale_rule).values

@@ -45,6 +45,64 @@ def f64_bits(typingctx, x):  # pragma: no cover - compiled
     return None
 
 
+@intrinsic
+def f32_bits(typingctx, x):  # pragma: no cover - compiled
+    """The bit pattern of a float32 as uint32 (a register bitcast)."""
+    if x == types.float32:
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(types.uint32))
+
+        return types.uint32(types.float32), codegen
+    return None
+
+
+@intrinsic
+def bits_f32(typingctx, x):  # pragma: no cover - compiled
+    """The float32 whose bit pattern is the uint32 x (a register bitcast)."""
+    if x == types.uint32:
+        def codegen(context, builder, signature, args):
+            return builder.bitcast(args[0], context.get_value_type(types.float32))
+
+        return types.float32(types.uint32), codegen
+    return None
+
+
+BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (the float32 MX path's limit)
+
+
+@numba.njit(cache=True, nogil=True)
+def mx_values_loop(x, k, emax, table, sh, mask, out):  # pragma: no cover - compiled
+    """golden.fastsum.mx_values_f32's loop (see there): x (A, R, L) float32 or float64, L a multiple of
+    k; out (A, R, L) float32 or float64.  Per block: each x as float32 (False if a float64 x is not a
+    float32 value, or NaN); amax = the largest |x| bit pattern (patterns of non-negative floats order
+    like their values); s = clamp(floor(log2 amax) - emax, -127, 127) from its exponent field (E = 0:
+    zero or subnormal amax -> -127); every element y = x * 2^-s (exact in float32), rounded by the
+    table lookup (key (b >> sh) + ((b + mask) >> sh)), times 2^s (exact).  False also for a block at or
+    above 2^100 or holding Inf (out is then partly written)."""
+    buf = np.empty(k, np.uint32)  # the block's float32 bit patterns
+    for a in range(x.shape[0]):
+        for r in range(x.shape[1]):
+            for base in range(0, x.shape[2], k):
+                amax = np.uint32(0)
+                for j in range(k):
+                    xv = x[a, r, base + j]
+                    xf = np.float32(xv)
+                    if np.float64(xf) != np.float64(xv):
+                        return False
+                    b = f32_bits(xf)
+                    buf[j] = b
+                    amax = max(amax, b & np.uint32(0x7FFFFFFF))
+                if amax >= BITS_2_100:
+                    return False
+                e = min(max(np.int64(amax >> np.uint32(23)) - 127 - emax, -127), 127) + 127  # biased exp of 2^s
+                inv = bits_f32(np.uint32((254 - e) << 23))  # 2^-s (normal)
+                sc = bits_f32(np.uint32(max(e << 23, 0x00400000)))  # 2^s; 2^-127 is the subnormal 0x00400000
+                for j in range(k):
+                    b = np.int64(f32_bits(bits_f32(buf[j]) * inv))
+                    out[a, r, base + j] = table[((b + mask) >> sh) + (b >> sh)] * sc
+    return True
+
+
 def rnd(v, rv, sh, sticky):  # pragma: no cover - replaced by the overload in compiled code
     """golden's rounding A(v) into the accumulator: FP32 when rv is None, else the table lookup."""
     raise NotImplementedError
