@@ -633,8 +633,9 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
     from .jit_engines import SCHEME_IDS, engine
 
     if X is None:
-        A = np.ascontiguousarray(A, dtype=np.float64)
-        B = np.ascontiguousarray(B, dtype=np.float64)
+        dt = np.float32 if A.dtype == np.float32 and B.dtype == np.float32 and isinstance(ar, _F32Arith) else np.float64
+        A = np.ascontiguousarray(A, dtype=dt)
+        B = np.ascontiguousarray(B, dtype=dt)
         X = _NO_ELEMENTS
         shape = (A.shape[0], A.shape[1], B.shape[2])
     else:
@@ -695,6 +696,11 @@ def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP
         return out
     A = np.broadcast_to(a, (*lead, M, K)).reshape(-1, M, K)
     B = np.broadcast_to(b, (*lead, K, N)).reshape(-1, K, N)
+    if isinstance(ar, _F32Arith):  # float32 operands: the engine multiplies and sums in float32
+        with np.errstate(over="ignore", invalid="ignore"):
+            A32, B32 = A.astype(np.float32), B.astype(np.float32)
+        if np.array_equal(A32, A) and np.array_equal(B32, B):
+            A, B = A32, B32
     with np.errstate(all="ignore"):
         return _compiled_dot(A, B, 1, False, scheme, ar).reshape(*lead, M, N)
 

@@ -16,7 +16,9 @@ The elements are computed inside the loop from two operand matrices: element t o
   x = A(sum over u < k of A_[l, i, t k + u] * B_[l, t k + u, j])   (float64, from +0)
 when `plus_zero` (MX blocks: the block sum of dequantised MX values, exact in float64 where
 golden.fastsum.block_sums_exact_in_float64 holds, +0 for a zero sum as in golden), or A(A_[l, i, t] *
-B_[l, t, j]) when k = 1 and not plus_zero (golden's product sums: each float64 product is an element).
+B_[l, t, j]) when k = 1 and not plus_zero (golden's product sums: each float64 product is an element;
+for an FP32 accumulator and float32 operands this runs in float32 throughout: the float32 product is
+the FP32 rounding of the exact product, which the float64 product of two float32 values is).
 Or the elements are given, X[l, t, i, j] (plain sums; MX block sums computed by a matmul), and only
 rounded into the accumulator.
 
@@ -111,6 +113,11 @@ def rnd(v, rv, sh, sticky):  # pragma: no cover - replaced by the overload in co
 @overload(rnd, inline="always")
 def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
     # chosen when the engine is compiled for rv's type, so each loop has a single, branch-free rounding
+    if v == types.float32:  # float32 operations are already FP32's rounding
+        def same(v, rv, sh, sticky):
+            return v
+
+        return same
     if isinstance(rv, types.NoneType):
         def f32(v, rv, sh, sticky):
             return np.float64(np.float32(v))
@@ -126,7 +133,8 @@ def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
-    """The loop: A (L, M, K), B (L, K, N) float64 operands, or (when X is not empty) the elements
+    """The loop: A (L, M, K), B (L, K, N) float64 operands (float32 for an FP32 accumulator's product
+    sums: float32 products and sums are the FP32 roundings themselves), or (when X is not empty) the elements
     themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]); out (L, M, N)
     float64 results; scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with
     sh and sticky (uint64)."""
@@ -137,10 +145,10 @@ def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no co
         L, M, K = A.shape
         N = B.shape[2]
         T = K // k
-    s = np.empty(N)
-    c = np.empty(N)
-    cc = np.empty(N)
-    x = np.empty(N)
+    s = np.empty(N, A.dtype)  # float32 operands (FP32 product sums): float32 state and operations
+    c = np.empty(N, A.dtype)
+    cc = np.empty(N, A.dtype)
+    x = np.empty(N, A.dtype)
     for l in range(L):
         for i in range(M):
             s[:] = 0.0

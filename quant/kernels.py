@@ -233,15 +233,23 @@ def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32
     """Stage 2 up to the numerators: (e, count of allowed keys per row); f32: the FP32 rounding,
     mx: the MX quantiser (default golden's mx_values)."""
     count = np.broadcast_to(np.sum(allowed, axis=-1), s.shape[:-1])  # before broadcasting: fewer rows
+    allowed_in = allowed
     allowed = np.broadcast_to(allowed, s.shape)
     if cfg.scores.fmt is not None:
         s = (mx or mx_values)(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
-    m = np.max(s, axis=-1, where=allowed, initial=-np.inf, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
     with np.errstate(over="ignore", invalid="ignore"):
-        d = np.zeros(s.shape)
-        np.subtract(s, m, out=d, where=allowed, dtype=np.float64)  # float32 s: in float64
-        np.exp(d, out=d, where=allowed)  # only allowed keys; masked ones stay exactly 0
+        if s.ndim == 4 and s.shape[-1]:
+            # one compiled pass (quant.fused.softmax_shift): d = s - m on allowed keys, -inf on masked
+            # ones, whose exp is then exactly +0; m as below (tests/quant/test_fused.py checks it)
+            d = np.empty(s.shape)
+            softmax_shift(s, np.logical_not(allowed_in), d)
+            np.exp(d, out=d)
+        else:
+            m = np.max(s, axis=-1, where=allowed, initial=-np.inf, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0.0)
+            d = np.zeros(s.shape)
+            np.subtract(s, m, out=d, where=allowed, dtype=np.float64)  # float32 s: in float64
+            np.exp(d, out=d, where=allowed)  # only allowed keys; masked ones stay exactly 0
         e = f32(d)
     return e, count
 
