@@ -341,9 +341,8 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
             xc = np.ascontiguousarray(xm)
             table, sh, mask = _f32_rounding_table(_sat(f))
             v = np.empty(xc.shape, np.float32 if out32 else np.float64)
-            rows = xc.shape[-2] if xc.ndim > 1 else 1
-            if _mx_f32_kernel()(xc.reshape(-1, rows, xc.shape[-1]), k, f.emax, table, sh, mask,
-                                v.reshape(-1, rows, xc.shape[-1])):
+            if _mx_f32_kernel()(xc.reshape(1, -1, xc.shape[-1]), k, f.emax, table, sh, mask,
+                                v.reshape(1, -1, xc.shape[-1])):
                 return np.moveaxis(v, -1, ax)
     parts = _mx_parts(x, elem, k, axis, scale_rule)
     if parts is None:

@@ -75,33 +75,46 @@ BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (the float32 MX p
 @numba.njit(cache=True, nogil=True)
 def mx_values_loop(x, k, emax, table, sh, mask, out):  # pragma: no cover - compiled
     """golden.fastsum.mx_values_f32's loop (see there): x (A, R, L) float32 or float64, L a multiple of
-    k; out (A, R, L) float32 or float64.  Per block: each x as float32 (False if a float64 x is not a
-    float32 value, or NaN); amax = the largest |x| bit pattern (patterns of non-negative floats order
-    like their values); s = clamp(floor(log2 amax) - emax, -127, 127) from its exponent field (E = 0:
-    zero or subnormal amax -> -127); every element y = x * 2^-s (exact in float32), rounded by the
-    table lookup (key (b >> sh) + ((b + mask) >> sh)), times 2^s (exact).  False also for a block at or
-    above 2^100 or holding Inf (out is then partly written)."""
-    buf = np.empty(k, np.uint32)  # the block's float32 bit patterns
+    k, the blocks consecutive along L; out (A, R, L) float32 or float64, L contiguous.  Each x as
+    float32 (False if a float64 x is not a float32 value, or NaN); per block amax = the largest |x| bit
+    pattern (patterns of non-negative floats order like their values), s = clamp(floor(log2 amax) -
+    emax, -127, 127) from its exponent field (E = 0: zero or subnormal amax -> -127); every element
+    y = x * 2^-s (exact in float32), rounded by the table lookup (key (b >> sh) + ((b + mask) >> sh)),
+    times 2^s (exact).  False also for a block at or above 2^100 or holding Inf (out is then partly
+    written).  Per row three passes, each a simple loop the compiler vectorises: float32 conversion,
+    block scales, elements."""
+    L = x.shape[2]
+    x32 = np.empty(L, np.float32)
+    xb = x32.view(np.uint32)
+    nb = L // k
+    inv = np.empty(nb, np.float32)
+    sc = np.empty(nb, np.float32)
     for a in range(x.shape[0]):
         for r in range(x.shape[1]):
-            for base in range(0, x.shape[2], k):
+            xr = x[a, r]
+            orow = out[a, r]
+            bad = False
+            for j in range(L):
+                xf = np.float32(xr[j])
+                bad |= np.float64(xf) != np.float64(xr[j])
+                x32[j] = xf
+            if bad:
+                return False
+            for t in range(nb):
                 amax = np.uint32(0)
-                for j in range(k):
-                    xv = x[a, r, base + j]
-                    xf = np.float32(xv)
-                    if np.float64(xf) != np.float64(xv):
-                        return False
-                    b = f32_bits(xf)
-                    buf[j] = b
-                    amax = max(amax, b & np.uint32(0x7FFFFFFF))
+                for j in range(t * k, t * k + k):
+                    amax = max(amax, xb[j] & np.uint32(0x7FFFFFFF))
                 if amax >= BITS_2_100:
                     return False
                 e = min(max(np.int64(amax >> np.uint32(23)) - 127 - emax, -127), 127) + 127  # biased exp of 2^s
-                inv = bits_f32(np.uint32((254 - e) << 23))  # 2^-s (normal)
-                sc = bits_f32(np.uint32(max(e << 23, 0x00400000)))  # 2^s; 2^-127 is the subnormal 0x00400000
-                for j in range(k):
-                    b = np.int64(f32_bits(bits_f32(buf[j]) * inv))
-                    out[a, r, base + j] = table[((b + mask) >> sh) + (b >> sh)] * sc
+                inv[t] = bits_f32(np.uint32((254 - e) << 23))  # 2^-s (normal)
+                sc[t] = bits_f32(np.uint32(max(e << 23, 0x00400000)))  # 2^s; 2^-127 is the subnormal 0x00400000
+            for t in range(nb):
+                iv = inv[t]
+                st = sc[t]
+                for j in range(t * k, t * k + k):
+                    b = f32_bits(x32[j] * iv)
+                    orow[j] = table[((b + mask) >> sh) + (b >> sh)] * st
     return True
 
 
