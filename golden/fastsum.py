@@ -624,11 +624,13 @@ _ENGINE_ROWS = 8192  # sums per pass: the state arrays of a pass stay in cache a
 
 
 def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero: bool, scheme: str, ar,
-                  X: np.ndarray | None = None) -> np.ndarray:
+                  X: np.ndarray | None = None, row_t: np.ndarray | None = None,
+                  row_n: np.ndarray | None = None) -> np.ndarray:
     """golden's sequential recurrence, compiled (golden.jit_engines.engine), in the engine `ar`'s
     representation, over the elements x[l, i, t, j] = sum_u A[l, i, tk+u] B[l, tk+u, j] (A (L, M, K),
-    B (L, K, N) float64) or, given X (L, T, M, N), x[l, i, t, j] = X[l, t, i, j].  Returns (L, M, N)
-    float64 results."""
+    B (L, K, N) float64) or, given X (L, T, M, N), x[l, i, t, j] = X[l, t, i, j]; elements t >= row_t[i]
+    are +0 instead and only sums j < row_n[i] are computed (the others 0); row_t / row_n (M,) default to
+    all.  Returns (L, M, N) float64 results."""
     from .jit_engines import SCHEME_IDS, engine
 
     if X is None:
@@ -642,10 +644,13 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
         A = B = _NO_OPERANDS
         shape = (X.shape[0], X.shape[2], X.shape[3])
     out = np.empty(shape)
+    M = shape[1]
+    row_t = np.full(M, 1 << 62, np.int64) if row_t is None else np.ascontiguousarray(row_t, dtype=np.int64)
+    row_n = np.full(M, shape[2], np.int64) if row_n is None else np.ascontiguousarray(row_n, dtype=np.int64)
     if isinstance(ar, _F32Arith):
-        engine(A, B, X, k, plus_zero, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out)
+        engine(A, B, X, k, plus_zero, row_t, row_n, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out)
     else:
-        engine(A, B, X, k, plus_zero, SCHEME_IDS[scheme], ar.rnd_v, ar.sh, ar.sticky_mask, out)
+        engine(A, B, X, k, plus_zero, row_t, row_n, SCHEME_IDS[scheme], ar.rnd_v, ar.sh, ar.sticky_mask, out)
     return out
 
 
@@ -669,13 +674,14 @@ def _engine_values(x: np.ndarray, scheme: str, ar, order: str) -> np.ndarray:
 
 
 def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP32", comp=None,
-                       order: str = "sequential") -> np.ndarray:
+                       order: str = "sequential", row_cols=None) -> np.ndarray:
     """C = A @ B (A (..., M, K), B (..., K, N), leading axes broadcast) as golden sums of the element
     products: accumulate_values(A[..., :, None, :] * B^T[..., None, :, :], scheme, acc, comp, order)
     (each float64 product is rounded into acc as an element).  With an exact engine and sequential
     order the products are streamed one k at a time (no (M, N, K) array): for an FP32 accumulator
     and float32-valued operands the product is a float32 multiply (the float64 product of two float32
-    values is exact, so both round the exact product once)."""
+    values is exact, so both round the exact product once).  row_cols (M ints): only C[..., i, j] for
+    j < row_cols[i] are computed, the others are returned as 0 (see mx_matmul_values)."""
     cfg = AccumConfig(scheme, _fmt(acc, "acc"), None if comp is None else _fmt(comp, "comp"), order)
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
@@ -683,6 +689,7 @@ def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP
         raise ValueError(f"parameters 'a' (..., M, K) and 'b' (..., K, N) must agree on K; got {a.shape} and {b.shape}")
     lead = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     M, K, N = a.shape[-2], a.shape[-1], b.shape[-1]
+    row_cols = _row_limits(row_cols, M, "row_cols")
     ar = None if scheme == "kulisch" else _arith(cfg.acc, cfg.comp)
     if ar is None or order != "sequential" or K == 0:
         out = np.empty((*lead, M, N))
@@ -692,7 +699,7 @@ def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP
             rs = slice(r0, min(M, r0 + rows))
             out[..., rs, :] = accumulate_values(a[..., rs, None, :] * bt[..., None, :, :], scheme, cfg.acc,
                                                 cfg.comp, order)
-        return out
+        return _zero_past(out, row_cols)
     A = np.broadcast_to(a, (*lead, M, K)).reshape(-1, M, K)
     B = np.broadcast_to(b, (*lead, K, N)).reshape(-1, K, N)
     if isinstance(ar, _F32Arith):  # float32 operands: the engine multiplies and sums in float32
@@ -701,7 +708,7 @@ def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP
         if np.array_equal(A32, A) and np.array_equal(B32, B):
             A, B = A32, B32
     with np.errstate(all="ignore"):
-        return _compiled_dot(A, B, 1, False, scheme, ar).reshape(*lead, M, N)
+        return _compiled_dot(A, B, 1, False, scheme, ar, row_n=row_cols).reshape(*lead, M, N)
 
 
 def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFormat | str = "FP32", comp=None,
@@ -724,16 +731,39 @@ def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFor
         return _mx_engine(_dequantised(a, -1), _dequantised(b, -2), a.k, scheme, ar)
 
 
+def _row_limits(x, M: int, name: str) -> np.ndarray | None:
+    """A per-row limit argument as an int64 array of length M (None stays None)."""
+    if x is None:
+        return None
+    r = np.asarray(x)
+    if r.shape != (M,) or not np.issubdtype(r.dtype, np.integer) or (r < 0).any():
+        raise ValueError(f"parameter '{name}' must be {M} non-negative integers (one per row of a)")
+    return r.astype(np.int64)
+
+
+def _zero_past(c: np.ndarray, row_cols: np.ndarray | None) -> np.ndarray:
+    """c with c[..., i, j] = 0 for j >= row_cols[i] (the outputs a row_cols call does not compute)."""
+    if row_cols is not None:
+        c[..., np.arange(c.shape[-1])[None, :] >= row_cols[:, None]] = 0.0
+    return c
+
+
 def mx_matmul_values(a, b, elem_a: FloatFormat | str, elem_b: FloatFormat | str, k: int, scheme: str = "naive",
                      acc: FloatFormat | str = "FP32", comp=None, order: str = "sequential",
-                     scale_rule: str = "ocp") -> np.ndarray:
+                     scale_rule: str = "ocp", row_blocks=None, row_cols=None) -> np.ndarray:
     """mx_dot_values(mx_quantize(a, elem_a, k, -1, scale_rule), mx_quantize(b, elem_b, k, -2, scale_rule),
     scheme, acc, comp, order): A (..., M, K) and B (..., K, N) quantised along K and multiplied with
     golden's MX dot products.  Where the compiled engine applies (an exact engine for (acc, comp),
     sequential order, block sums exact in float64) the operands are quantised straight to their MX
     values (mx_values: the compiled float32 loop where it applies) and those enter the engine (the
     block sum of the values is the exact block sum of the elements times 2^(sa + sb), see
-    _dequantised); any non-finite value or other case goes through mx_quantize_fast and mx_dot_values."""
+    _dequantised); any non-finite value or other case goes through mx_quantize_fast and mx_dot_values.
+
+    Causal structure (exact attention): row_cols (M ints): only C[..., i, j] for j < row_cols[i] are
+    computed, the others are returned as 0.  row_blocks (M ints): the caller says that row i of A is
+    zero in its K-blocks >= row_blocks[i]; those blocks' sums are +0 (golden's zero block), so they
+    enter the recurrence as +0 elements without being computed.  The claim is checked (any non-zero
+    entry there, or a non-finite MX value of B, and the blocks are computed like any other)."""
     acc_f = _fmt(acc, "acc")
     fa, fb = _fmt(elem_a, "elem_a"), _fmt(elem_b, "elem_b")
     cfg = AccumConfig(scheme, acc_f, None if comp is None else _fmt(comp, "comp"), order)
@@ -742,36 +772,60 @@ def mx_matmul_values(a, b, elem_a: FloatFormat | str, elem_b: FloatFormat | str,
     b = np.asarray(b)
     if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-2]:
         raise ValueError(f"parameters 'a' (..., M, K) and 'b' (..., K, N) must agree on K; got {a.shape} and {b.shape}")
-    if ar is not None and order == "sequential" and a.shape[-1] > 0 and block_sums_exact_in_float64(fa, fb, k):
+    M, K = a.shape[-2:]
+    row_cols = _row_limits(row_cols, M, "row_cols")
+    row_blocks = _row_limits(row_blocks, M, "row_blocks")
+    if ar is not None and order == "sequential" and K > 0 and block_sums_exact_in_float64(fa, fb, k):
         check_elem_k(fa, fb, k)
         va = mx_values(a, fa, k, -1, scale_rule)
         vb = mx_values(b, fb, k, -2, scale_rule)
         if np.isfinite(va).all() and np.isfinite(vb).all():
+            if row_blocks is not None:
+                cols = np.minimum(row_blocks, K // k)[:, None] * k
+                if (va[..., np.arange(K)[None, :] >= cols] != 0).any():
+                    row_blocks = None  # the claim does not hold: compute every block
             with np.errstate(all="ignore"):
-                return _mx_engine(va, vb, k, scheme, ar)
-    return mx_dot_values(mx_quantize_fast(a, fa, k, -1, scale_rule), mx_quantize_fast(b, fb, k, -2, scale_rule),
-                         scheme, acc_f, cfg.comp, order)
+                return _mx_engine(va, vb, k, scheme, ar, row_blocks, row_cols)
+    return _zero_past(mx_dot_values(mx_quantize_fast(a, fa, k, -1, scale_rule),
+                                    mx_quantize_fast(b, fb, k, -2, scale_rule), scheme, acc_f, cfg.comp, order),
+                      row_cols)
 
 
 _BLAS_MIN_K = 8  # blocks at least this long are summed by a float64 matmul, shorter ones in the loop
+_BAND_ROWS = 32  # rows per matmul when rows have their own limits (row_blocks / row_cols)
 
 
-def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar) -> np.ndarray:
+def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=None, row_n=None) -> np.ndarray:
     """The MX dot products of dequantised MX values va (..., M, K) (blocks along K) and vb (..., K, N)
     in golden's sequential order: the exact float64 block sums (block_sums_exact_in_float64 must hold;
     a NaN block has NaN values), rounded into acc and accumulated by the compiled engine.  Long blocks
-    are summed by one batched float64 matmul (exact in any order; += 0.0 makes a zero sum +0, as in
-    golden) and fed to the engine as plain elements; short ones inside the engine's loop."""
+    are summed by batched float64 matmuls (exact in any order; += 0.0 makes a zero sum +0, as in
+    golden) and fed to the engine as plain elements; short ones inside the engine's loop.  row_t /
+    row_n: per row of va, the blocks computed (the rest are +0) and the outputs computed (the rest 0);
+    the matmuls then run in bands of _BAND_ROWS rows, each up to its rows' largest limits."""
     lead = np.broadcast_shapes(va.shape[:-2], vb.shape[:-2])
     M, K, N = va.shape[-2], va.shape[-1], vb.shape[-1]
     A = np.broadcast_to(va, (*lead, M, K)).reshape(-1, M, K)
     B = np.broadcast_to(vb, (*lead, K, N)).reshape(-1, K, N)
     if k < _BLAS_MIN_K:
-        return _compiled_dot(A, B, k, True, scheme, ar).reshape(*lead, M, N)
+        return _compiled_dot(A, B, k, True, scheme, ar, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
     nb = K // k
-    hi = np.matmul(A.reshape(-1, M, nb, k).transpose(0, 2, 1, 3), B.reshape(-1, nb, k, N))  # (L, nb, M, N)
-    hi += 0.0
-    return _compiled_dot(None, None, k, True, scheme, ar, X=hi).reshape(*lead, M, N)
+    a4, b4 = A.reshape(-1, M, nb, k).transpose(0, 2, 1, 3), B.reshape(-1, nb, k, N)  # (L, nb, M, k), (L, nb, k, N)
+    if row_t is None and row_n is None:
+        hi = np.matmul(a4, b4)  # (L, nb, M, N)
+        hi += 0.0
+    else:
+        rt = np.full(M, nb, np.int64) if row_t is None else np.minimum(row_t, nb)
+        rn = np.full(M, N, np.int64) if row_n is None else np.minimum(row_n, N)
+        hi = np.empty((A.shape[0], nb, M, N))  # read by the engine only where computed
+        for r0 in range(0, M, _BAND_ROWS):
+            r1 = min(M, r0 + _BAND_ROWS)
+            tb, nn = int(rt[r0:r1].max()), int(rn[r0:r1].max())
+            if tb and nn:
+                part = np.matmul(a4[:, :tb, r0:r1], b4[:, :tb, :, :nn])
+                part += 0.0
+                hi[:, :tb, r0:r1, :nn] = part
+    return _compiled_dot(None, None, k, True, scheme, ar, X=hi, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
 
 
 def _dequantised(t: MXTensor, axis: int) -> np.ndarray:

@@ -145,11 +145,13 @@ def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
+def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
     """The loop: A (L, M, K), B (L, K, N) float64 operands (float32 for an FP32 accumulator's product
     sums: float32 products and sums are the FP32 roundings themselves), or (when X is not empty) the elements
     themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]); out (L, M, N)
-    float64 results; scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with
+    float64 results.  row_t, row_n (M,) int64: sum (l, i, j) takes its elements t < row_t[i] as above
+    and +0 for the others (A(+0) = +0 in every format: blocks of A that are known to be zero), and only
+    the sums j < row_n[i] are computed (out 0 for the others); scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with
     sh and sticky (uint64)."""
     pre = X.shape[0] > 0
     if pre:
@@ -158,6 +160,7 @@ def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no co
         L, M, K = A.shape
         N = B.shape[2]
         T = K // k
+    n_full = N
     s = np.empty(N, A.dtype)  # float32 operands (FP32 product sums): float32 state and operations
     c = np.empty(N, A.dtype)
     cc = np.empty(N, A.dtype)
@@ -167,8 +170,12 @@ def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no co
             s[:] = 0.0
             c[:] = 0.0
             cc[:] = 0.0
+            ti = min(row_t[i], T)
+            N = min(row_n[i], n_full)
             for t in range(T):
-                if pre:
+                if t >= ti:
+                    x[:N] = 0.0
+                elif pre:
                     for j in range(N):
                         x[j] = rnd(X[l, t, i, j], rv, sh, sticky)
                 elif k == 1 and not plus_zero:
@@ -176,7 +183,7 @@ def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no co
                     for j in range(N):
                         x[j] = rnd(a * B[l, t, j], rv, sh, sticky)
                 else:
-                    x[:] = 0.0
+                    x[:N] = 0.0
                     for u in range(t * k, t * k + k):
                         a = A[l, i, u]
                         for j in range(N):
@@ -239,6 +246,8 @@ def engine(A, B, X, k, plus_zero, scheme, rv, sh, sticky, out):  # pragma: no co
                         cc[j] = rnd(cc[j] + e2, rv, sh, sticky)
                         c[j] = t2
                         s[j] = tt
+            for j in range(N, out.shape[2]):
+                out[l, i, j] = 0.0
             for j in range(N):
                 if scheme <= 1:
                     out[l, i, j] = s[j]

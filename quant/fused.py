@@ -1,4 +1,5 @@
-"""Compiled (numba) passes of the statistical kernel's softmax numerators, each doing in one sweep
+"""Compiled (numba) passes of the softmax numerators (statistical and exact kernels) and of the exact
+kernel's FP32 scalings and divisions, each doing in one sweep
 what quant.kernels did in several numpy passes, with the same IEEE operations in the same order, so
 the values are bit-identical (tests/quant/test_fused.py checks them against the numpy formulation).
 
@@ -64,7 +65,21 @@ def _kernels():
                             mx = v
                     emax[b, h, r] = np.float32(np.nan) if nan else mx
 
-    return shift, store
+    @numba.njit(cache=True, nogil=True)
+    def scale_fp32(x, scale):  # pragma: no cover - compiled
+        # x = FP32(x * scale) in place: the float64 product, then the IEEE float64 -> float32 conversion
+        for j in range(x.shape[0]):
+            x[j] = np.float64(np.float32(x[j] * scale))
+
+    @numba.njit(cache=True, nogil=True, error_model="numpy")  # x / 0 -> +-Inf / NaN, as numpy
+    def divide_fp32(e, denom):  # pragma: no cover - compiled
+        # e = FP32(e / denom[row]) in place, e (rows, L) float64, denom (rows,) float64
+        for r in range(e.shape[0]):
+            dr = denom[r]
+            for j in range(e.shape[1]):
+                e[r, j] = np.float64(np.float32(e[r, j] / dr))
+
+    return shift, store, scale_fp32, divide_fp32
 
 
 def softmax_shift(s, masked, d) -> None:
@@ -80,3 +95,23 @@ def softmax_store(d, e, emax) -> None:
     """e[...] = FP32(d), emax[...] = the row maxima of e (NaN where a row holds a NaN).  d float64,
     e float32 of d's shape, emax float32 of d.shape[:-1]; every row must have at least one key."""
     _kernels()[1](d, e, emax)
+
+
+def scale_fp32_inplace(x, scale: float) -> None:
+    """x[...] = FP32(x * scale) in place (float64 product, then the IEEE float64 -> float32 conversion,
+    as golden.fastsum.round_fp32 on numpy's product; x a C-contiguous float64 array)."""
+    import numpy as np
+
+    if x.dtype != np.float64 or not x.flags.c_contiguous:
+        raise ValueError("parameter 'x' must be a C-contiguous float64 array")
+    _kernels()[2](x.reshape(-1), float(scale))
+
+
+def divide_fp32_inplace(e, denom) -> None:
+    """e[...] = FP32(e / denom[..., None]) in place (float64 quotient, then the float64 -> float32
+    conversion; e a C-contiguous float64 array, denom float64 of e.shape[:-1])."""
+    import numpy as np
+
+    if e.dtype != np.float64 or not e.flags.c_contiguous or np.shape(denom) != e.shape[:-1]:
+        raise ValueError("parameters 'e' (C-contiguous float64) and 'denom' (e.shape[:-1]) do not fit")
+    _kernels()[3](e.reshape(-1, e.shape[-1]), np.ascontiguousarray(denom, dtype=np.float64).reshape(-1))

@@ -51,7 +51,7 @@ from golden.fastsum import mx_values as fast_mx_values
 from golden.mx import SCALE_MAX, MXTensor
 
 from .config import AccSpec, AttnConfig, StageFormat
-from .fused import softmax_shift, softmax_store
+from .fused import divide_fp32_inplace, scale_fp32_inplace, softmax_shift, softmax_store
 
 
 def f32_cast(x: np.ndarray, out32: bool = False) -> np.ndarray:
@@ -217,24 +217,47 @@ def _mxv(x: np.ndarray, st: StageFormat, axis: int, out32: bool = True, tag: str
     return v
 
 
-def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec) -> np.ndarray:
+def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec, row_cols=None,
+              row_blocks=None) -> np.ndarray:
     """C = A @ B (A (..., M, K), B (..., K, N)) with golden numerics: MX along K with stage `st`
-    (or plain exact products for 'none') and the accumulator `spec` across blocks / products."""
+    (or plain exact products for 'none') and the accumulator `spec` across blocks / products.
+    row_cols / row_blocks: the causal hints of golden.fastsum.mx_matmul_values (outputs past row_cols[i]
+    are not computed, returned as 0; row i of A is zero in its MX blocks >= row_blocks[i], checked;
+    row_blocks is used with MX only)."""
     acc = spec.acc_fmt
     if st.fmt is not None:
         return mx_matmul_values(pad_to_blocks(a, st.k, a.ndim - 1), pad_to_blocks(b, st.k, b.ndim - 2), st.fmt,
-                                st.fmt, st.k, spec.scheme, acc, spec.comp_fmt, spec.order, st.scale_rule)
+                                st.fmt, st.k, spec.scheme, acc, spec.comp_fmt, spec.order, st.scale_rule,
+                                row_blocks=row_blocks, row_cols=row_cols)
     # golden.accumulate of the exact (fp32 x fp32 fits float64) products along K
-    return product_sum_values(a, b, spec.scheme, spec.acc_fmt, spec.comp_fmt, spec.order)
+    return product_sum_values(a, b, spec.scheme, spec.acc_fmt, spec.comp_fmt, spec.order, row_cols=row_cols)
 
 
 # ---------------------------------------------------------------------- the attention stages
-def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32, mx=None) -> tuple[np.ndarray, np.ndarray]:
+def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32, mx=None,
+                   bands=None) -> tuple[np.ndarray, np.ndarray]:
     """Stage 2 up to the numerators: (e, count of allowed keys per row); f32: the FP32 rounding,
-    mx: the MX quantiser (default golden's mx_values)."""
+    mx: the MX quantiser (default golden's mx_values).  bands: _row_bands of the mask (4-D s, default
+    FP32 rounding): each band of query rows is computed only up to its last visible key, the rest of e
+    is exactly the +0 every masked numerator is."""
     count = np.broadcast_to(np.sum(allowed, axis=-1), s.shape[:-1])  # before broadcasting: fewer rows
     allowed_in = allowed
     allowed = np.broadcast_to(allowed, s.shape)
+    if bands is not None and s.ndim == 4 and f32 is _F32:
+        e = np.zeros(s.shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            for r0, r1, kk in bands:
+                if kk == 0:
+                    continue
+                sb = s[..., r0:r1, :kk]
+                if cfg.scores.fmt is not None:
+                    sb = (mx or mx_values)(np.where(allowed[..., r0:r1, :kk], sb, 0.0), cfg.scores, axis=-1)
+                d = np.empty(sb.shape)
+                softmax_shift(sb, np.logical_not(allowed_in[..., r0:r1, :kk]), d)
+                np.exp(d, out=d)
+                scale_fp32_inplace(d, 1.0)  # = _F32(d) (x * 1.0 = x), one pass
+                e[..., r0:r1, :kk] = d
+        return e, count
     if cfg.scores.fmt is not None:
         s = (mx or mx_values)(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -250,13 +273,20 @@ def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32
             d = np.zeros(s.shape)
             np.subtract(s, m, out=d, where=allowed, dtype=np.float64)  # float32 s: in float64
             np.exp(d, out=d, where=allowed)  # only allowed keys; masked ones stay exactly 0
-        e = f32(d)
+        if f32 is _F32:
+            scale_fp32_inplace(d, 1.0)  # = _F32(d) (x * 1.0 = x), one pass
+            e = d
+        else:
+            e = f32(d)
     return e, count
 
 
 def _scores(q, k, scaling, bias, dot) -> np.ndarray:
     s = dot(q, np.swapaxes(k, -1, -2))
-    s = _F32(s * scaling)
+    if s.dtype == np.float64 and s.flags.c_contiguous and s.flags.writeable:
+        scale_fp32_inplace(s, scaling)  # = _F32(s * scaling), one pass (tests/quant/test_fused.py)
+    else:
+        s = _F32(s * scaling)
     if bias is not None:
         s = _F32(s + bias)
     return s
@@ -291,14 +321,38 @@ def _repeat_kv(x: np.ndarray, heads: int) -> np.ndarray:
 
 
 def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> np.ndarray:
-    """Exact-mode attention output (B, H, Sq, D), float64 values in acc_pv's format."""
+    """Exact-mode attention output (B, H, Sq, D), float64 values in acc_pv's format.
+
+    The causal structure is used where it changes no bit: query rows in bands (_row_bands), each band's
+    scores and numerators computed only up to the last key any of its rows may see (scores past it are
+    never read; numerators past it are exactly +0), and P.V told that P's rows are zero past that key,
+    so its all-zero MX blocks enter golden's recurrence as the +0 block values they are without being
+    multiplied (golden.fastsum.mx_matmul_values checks that claim).  The denominators and every
+    recurrence still run over all keys, in golden's order."""
     k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])
-    s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk))
-    e, _ = _softmax_parts(s, allowed, cfg)
+    B, H, Sq, Sk = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
+    bands = None
+    row_cols = row_blocks = None
+    if allowed is not None and np.ndim(allowed) == 4:
+        _, bands, _ = _mask_plan(allowed, (B, H, Sq, Sk), cfg)
+        if len(bands) > 1:
+            row_cols = np.zeros(Sq, np.int64)
+            for r0, r1, kk in bands:
+                row_cols[r0:r1] = kk
+            if cfg.pv.fmt is not None:
+                row_blocks = -(-row_cols // cfg.pv.k)
+        else:
+            bands = None
+    s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk, row_cols=row_cols))
+    e, _ = _softmax_parts(s, allowed, cfg, bands=bands)
     denom = reduce_last(e, cfg.acc_sum)
     with np.errstate(divide="ignore", invalid="ignore"):
-        p = _F32(e / denom[..., None])
-    return dot_exact(p, v, cfg.pv, cfg.acc_pv)
+        if e.flags.c_contiguous and e.dtype == np.float64:
+            divide_fp32_inplace(e, denom)  # = _F32(e / denom[..., None]), one pass (tests/quant/test_fused.py)
+            p = e
+        else:
+            p = _F32(e / denom[..., None])
+    return dot_exact(p, v, cfg.pv, cfg.acc_pv, row_blocks=row_blocks)
 
 
 # ---------------------------------------------------------------------- statistical mode

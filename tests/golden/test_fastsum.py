@@ -516,3 +516,40 @@ def test_mx_matmul_values_takes_the_compiled_path(monkeypatch):
     assert same(fs.mx_matmul_values(A, B, "E4M3", "E4M3", 32, "kahan", "E5M3-ieee"), ref).all()
     for k in (4, 32):
         fs.mx_matmul_values(A, B, "E4M3", "E4M3", k, "naive", "FP32")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("k", [4, 32])
+@pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee"])
+@pytest.mark.parametrize("scheme", ["naive", "kahan", "twosum", "klein"])
+def test_mx_matmul_values_row_limits(k, acc, scheme):
+    """row_blocks (rows of A zero past some block, as causal P) gives the full result bit for bit, on the
+    compiled path (the zero blocks enter as +0 without being computed) and when the claim is false;
+    row_cols gives the full result in the computed columns and 0 elsewhere, as product_sum_values."""
+    from golden.fastsum import mx_matmul_values, product_sum_values
+
+    rng = np.random.default_rng(abs(hash((k, acc, scheme))) % 2**32)
+    M, nb, N = 70, 5, 9
+    K = nb * k
+    A = np.abs(_operands(rng, (2, M, K), 1.0))
+    blocks = rng.integers(0, nb + 2, M)  # some rows all zero, some with no zero block
+    A[..., np.arange(K)[None, :] >= np.minimum(blocks, nb)[:, None] * k] = 0.0
+    A[1, 3, -1] = -0.0 if blocks[3] < nb else A[1, 3, -1]
+    B = _operands(rng, (2, K, N), 1.0)
+    full = mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc)
+    assert same(mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc, row_blocks=blocks), full).all()
+    wrong = np.maximum(blocks - 1, 0)  # claims zeros where A is not zero: ignored
+    assert same(mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc, row_blocks=wrong), full).all()
+    cols = rng.integers(0, N + 1, M)
+    keep = np.arange(N)[None, :] < cols[:, None]
+    got = mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc, row_blocks=blocks, row_cols=cols)
+    assert same(got[..., keep], full[..., keep]).all() and (got[..., ~keep] == 0).all()
+    got = mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc, order="pairwise", row_cols=cols)  # fallback
+    assert (got[..., ~keep] == 0).all()
+    full_p = product_sum_values(A, B, scheme, acc)
+    got_p = product_sum_values(A, B, scheme, acc, row_cols=cols)
+    assert same(got_p[..., keep], full_p[..., keep]).all() and (got_p[..., ~keep] == 0).all()
+    with pytest.raises(ValueError, match="'row_cols'"):
+        mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc, row_cols=cols[:-1])
+    with pytest.raises(ValueError, match="'row_blocks'"):
+        mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc, row_blocks=-blocks - 1)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from quant.fused import softmax_shift, softmax_store
+from golden.fastsum import round_fp32
+from quant.fused import divide_fp32_inplace, scale_fp32_inplace, softmax_shift, softmax_store
 
 
 def numpy_numerators(s: np.ndarray, masked: np.ndarray):
@@ -77,3 +78,41 @@ def test_fused_numerators_can_fail():
     e_ref, _ = numpy_numerators(s, masked)
     e_ref[0, 1, 3, 2] = np.nextafter(e_ref[0, 1, 3, 2], np.float32(np.inf))
     assert not np.array_equal(bits(e), bits(e_ref))
+
+
+def _awkward(rng, shape) -> np.ndarray:
+    """float64 values whose FP32 rounding is awkward: beyond FP32's range, in its subnormals, ties,
+    zeros of both signs, Inf and NaN."""
+    x = rng.standard_normal(shape) * np.exp2(rng.integers(-160, 140, shape))
+    flat = x.reshape(-1)
+    flat[:8] = [0.0, -0.0, np.inf, -np.inf, np.nan, 1 + 2.0**-24, 1 + 3 * 2.0**-24, 2.0**-149 * 1.5]
+    return x
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.125, 0.1, -3.0])
+def test_scale_fp32_inplace_equals_numpy(scale):
+    """scale_fp32_inplace(x, c) == FP32(x * c) computed by numpy and golden's FP32 rounding, bit for bit."""
+    rng = np.random.default_rng(11)
+    x = _awkward(rng, (2, 3, 17, 33))
+    ref = round_fp32(x * scale).astype(np.float64)
+    got = x.copy()
+    with np.errstate(over="ignore", invalid="ignore"):
+        scale_fp32_inplace(got, scale)
+    assert np.array_equal(bits(got), bits(ref))
+    with pytest.raises(ValueError, match="'x'"):
+        scale_fp32_inplace(x.astype(np.float32), scale)
+
+
+def test_divide_fp32_inplace_equals_numpy():
+    """divide_fp32_inplace(e, d) == FP32(e / d[..., None]) by numpy, bit for bit, with zero, -0, Inf and
+    NaN denominators."""
+    rng = np.random.default_rng(12)
+    e = _awkward(rng, (2, 3, 17, 33))
+    d = _awkward(rng, (2, 3, 17))
+    with np.errstate(all="ignore"):
+        ref = round_fp32(e / d[..., None]).astype(np.float64)
+        got = e.copy()
+        divide_fp32_inplace(got, d)
+    assert np.array_equal(bits(got), bits(ref))
+    with pytest.raises(ValueError, match="'denom'"):
+        divide_fp32_inplace(e, d[..., :3])

@@ -147,6 +147,18 @@ def test_attention_exact_matches_golden_reference(cfg):
     assert bits_equal(got, ref_attention(q, k, v, 0.25, cfg))
 
 
+@pytest.mark.parametrize("cfg", CONFIGS[1:], ids=lambda c: f"{c.qk.elem}-{c.scores.elem}-{c.pv.elem}-{c.acc_pv.scheme}")
+def test_attention_exact_in_causal_bands_matches_golden_reference(cfg):
+    """At 70 query rows the causal mask splits into bands (_row_bands): scores and numerators are computed
+    only up to each band's last visible key and P.V skips P's all-zero blocks; still bit for bit golden."""
+    rng = np.random.default_rng(12)
+    S, D = 70, 16
+    assert len(kernels._row_bands(causal(S), 32)) > 1
+    q, k, v = rand32(rng, (1, 1, S, D), 2.0), rand32(rng, (1, 1, S, D), 2.0), rand32(rng, (1, 1, S, D))
+    got = kernels.attention_exact(q, k, v, 0.25, causal(S), None, cfg)
+    assert bits_equal(got, ref_attention(q, k, v, 0.25, cfg))
+
+
 @pytest.mark.parametrize("scheme", SCHEMES)
 @pytest.mark.parametrize("order", ORDERS)
 def test_attention_exact_every_scheme(scheme, order):
