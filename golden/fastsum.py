@@ -799,8 +799,8 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
     """The MX dot products of dequantised MX values va (..., M, K) (blocks along K) and vb (..., K, N)
     in golden's sequential order: the exact float64 block sums (block_sums_exact_in_float64 must hold;
     a NaN block has NaN values), rounded into acc and accumulated by the compiled engine.  Long blocks
-    are summed by batched float64 matmuls (exact in any order; += 0.0 makes a zero sum +0, as in
-    golden) and fed to the engine as plain elements; short ones inside the engine's loop.  row_t /
+    are summed by batched float64 matmuls (exact in any order; the engine adds 0.0, which makes a zero
+    sum +0, as in golden) and fed to the engine as elements; short ones inside the engine's loop.  row_t /
     row_n: per row of va, the blocks computed (the rest are +0) and the outputs computed (the rest 0);
     the matmuls then run in bands of _BAND_ROWS rows, each up to its rows' largest limits."""
     lead = np.broadcast_shapes(va.shape[:-2], vb.shape[:-2])
@@ -812,8 +812,7 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
     nb = K // k
     a4, b4 = A.reshape(-1, M, nb, k).transpose(0, 2, 1, 3), B.reshape(-1, nb, k, N)  # (L, nb, M, k), (L, nb, k, N)
     if row_t is None and row_n is None:
-        hi = np.matmul(a4, b4)  # (L, nb, M, N)
-        hi += 0.0
+        hi = np.matmul(a4, b4)  # (L, nb, M, N); the engine adds 0.0 (plus_zero)
     else:
         rt = np.full(M, nb, np.int64) if row_t is None else np.minimum(row_t, nb)
         rn = np.full(M, N, np.int64) if row_n is None else np.minimum(row_n, N)
@@ -822,9 +821,7 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
             r1 = min(M, r0 + _BAND_ROWS)
             tb, nn = int(rt[r0:r1].max()), int(rn[r0:r1].max())
             if tb and nn:
-                part = np.matmul(a4[:, :tb, r0:r1], b4[:, :tb, :, :nn])
-                part += 0.0
-                hi[:, :tb, r0:r1, :nn] = part
+                hi[:, :tb, r0:r1, :nn] = np.matmul(a4[:, :tb, r0:r1], b4[:, :tb, :, :nn])
     return _compiled_dot(None, None, k, True, scheme, ar, X=hi, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
 
 

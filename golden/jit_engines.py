@@ -148,7 +148,8 @@ def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
 def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
     """The loop: A (L, M, K), B (L, K, N) float64 operands (float32 for an FP32 accumulator's product
     sums: float32 products and sums are the FP32 roundings themselves), or (when X is not empty) the elements
-    themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]); out (L, M, N)
+    themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]) (A(X + 0.0) with
+    plus_zero: block sums, a zero sum +0); out (L, M, N)
     float64 results.  row_t, row_n (M,) int64: sum (l, i, j) takes its elements t < row_t[i] as above
     and +0 for the others (A(+0) = +0 in every format: blocks of A that are known to be zero), and only
     the sums j < row_n[i] are computed (out 0 for the others); scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with
@@ -175,6 +176,9 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
             for t in range(T):
                 if t >= ti:
                     x[:N] = 0.0
+                elif pre and plus_zero:  # MX block sums from a matmul: + 0.0 makes a zero sum +0
+                    for j in range(N):
+                        x[j] = rnd(X[l, t, i, j] + 0.0, rv, sh, sticky)
                 elif pre:
                     for j in range(N):
                         x[j] = rnd(X[l, t, i, j], rv, sh, sticky)
