@@ -30,10 +30,12 @@ looked up in a table that rounder built, or IEEE float32 arithmetic where that i
    array); mx_values itself calls it where it applies.
 
 4. Accumulation engines (reference: golden.accumulate.accumulate(...).value): `accumulate_values`,
-   `product_sum_values` (sums of element products) and `mx_dot_values` (MX dot products, blocks
-   streamed into the recurrence) run golden's recurrences on float32 arrays for FP32 accumulators and
-   on golden-built addition / subtraction tables of codes for accumulators of <= 9 bits (see the
-   section "exact accumulation engines" below).
+   `product_sum_values` (sums of element products), `mx_dot_values` (MX dot products of MXTensors)
+   and `mx_matmul_values` (MX dot products of unquantised operands, quantised straight to MX values)
+   run golden's sequential recurrences in one compiled loop (golden.jit_engines: FP32 roundings by
+   float32 conversion / arithmetic, accumulators of <= 9 bits by golden's rounding table) and the
+   pairwise order as numpy passes over float32 arrays or golden-built addition / subtraction tables
+   of codes (see the section "exact accumulation engines" below).
 """
 
 from __future__ import annotations
@@ -373,7 +375,9 @@ def mx_quantize_fast(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_r
 
 # ---------------------------------------------------------------------- exact accumulation engines
 # golden.accumulate's recurrences (golden/accumulate.py: step, finalize, _pairwise) run on a cheaper but
-# exact representation of the accumulator's values:
+# exact representation of the accumulator's values (the sequential order compiled, golden.jit_engines,
+# on float64 values rounded by float32 conversion or by the rounding table below; the pairwise order as
+# numpy passes over these representations):
 #   * FP32 accumulator (and compensation): float32 arrays.  Every golden operation A(a op b) on FP32
 #     values is the exact result rounded once (RNE, gradual underflow, overflow to Inf, NaN stays NaN),
 #     which is what IEEE float32 + and - compute; rounding an element into FP32 is the float64 ->
@@ -407,10 +411,6 @@ class _F32Arith:
     def enc(self, x: np.ndarray) -> np.ndarray:
         """Round float64 values into FP32 (round_fp32)."""
         return round_fp32(x)
-
-    def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """FP32 rounding of the exact products of float32 operands (a float32 multiply)."""
-        return a * b
 
     def zeros(self, shape) -> np.ndarray:
         return np.zeros(shape, dtype=np.float32)
@@ -497,9 +497,6 @@ class _TableArith:
         key <<= np.uint64(1)
         key |= (b & self.sticky_mask) != 0
         return self.rnd_t.take(key.view(np.int64), mode="wrap")  # keys are in range
-
-    def mul(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return self.enc(a * b)
 
     def zeros(self, shape) -> np.ndarray:
         return np.zeros(shape, dtype=np.int32)
