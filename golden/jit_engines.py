@@ -144,6 +144,12 @@ def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
     return table
 
 
+@numba.njit(inline="always")
+def differs(a, b):  # pragma: no cover - compiled
+    """a and b are not the same value bit for bit (NaN always differs; +0 differs from -0)."""
+    return not (a == b and np.signbit(a) == np.signbit(b))
+
+
 @numba.njit(cache=True, nogil=True)
 def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
     """The loop: A (L, M, K), B (L, K, N) float64 operands (float32 for an FP32 accumulator's product
@@ -151,7 +157,8 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
     themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]) (A(X + 0.0) with
     plus_zero: block sums, a zero sum +0); out (L, M, N)
     float64 results.  row_t, row_n (M,) int64: sum (l, i, j) takes its elements t < row_t[i] as above
-    and +0 for the others (A(+0) = +0 in every format: blocks of A that are known to be zero), and only
+    and +0 for the others (A(+0) = +0 in every format: blocks of A that are known to be zero; those
+    steps stop once a step leaves every state of the row unchanged, a fixed point), and only
     the sums j < row_n[i] are computed (out 0 for the others); scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with
     sh and sticky (uint64)."""
     pre = X.shape[0] > 0
@@ -166,6 +173,9 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
     c = np.empty(N, A.dtype)
     cc = np.empty(N, A.dtype)
     x = np.empty(N, A.dtype)
+    s0 = np.empty(N, A.dtype)  # the state before a zero-tail step
+    c0 = np.empty(N, A.dtype)
+    cc0 = np.empty(N, A.dtype)
     for l in range(L):
         for i in range(M):
             s[:] = 0.0
@@ -176,6 +186,9 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
             for t in range(T):
                 if t >= ti:
                     x[:N] = 0.0
+                    s0[:N] = s[:N]
+                    c0[:N] = c[:N]
+                    cc0[:N] = cc[:N]
                 elif pre and plus_zero:  # MX block sums from a matmul: + 0.0 makes a zero sum +0
                     for j in range(N):
                         x[j] = rnd(X[l, t, i, j] + 0.0, rv, sh, sticky)
@@ -250,6 +263,16 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
                         cc[j] = rnd(cc[j] + e2, rv, sh, sticky)
                         c[j] = t2
                         s[j] = tt
+                if t >= ti:
+                    # a +0 step is a fixed map of the state: once it leaves every state unchanged (bit
+                    # for bit; a NaN counts as changed), the remaining +0 steps change nothing either
+                    fixed = True
+                    for j in range(N):
+                        if differs(s[j], s0[j]) or differs(c[j], c0[j]) or differs(cc[j], cc0[j]):
+                            fixed = False
+                            break
+                    if fixed:
+                        break
             for j in range(N, out.shape[2]):
                 out[l, i, j] = 0.0
             for j in range(N):
