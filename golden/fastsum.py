@@ -776,16 +776,37 @@ def mx_matmul_values(a, b, elem_a: FloatFormat | str, elem_b: FloatFormat | str,
         check_elem_k(fa, fb, k)
         va = mx_values(a, fa, k, -1, scale_rule)
         vb = mx_values(b, fb, k, -2, scale_rule)
-        if np.isfinite(va).all() and np.isfinite(vb).all():
-            if row_blocks is not None:
-                cols = np.minimum(row_blocks, K // k)[:, None] * k
-                if (va[..., np.arange(K)[None, :] >= cols] != 0).any():
-                    row_blocks = None  # the claim does not hold: compute every block
+        if _all_finite(va) and _all_finite(vb):
+            if row_blocks is not None and not _zero_past_blocks(va, row_blocks, k):
+                row_blocks = None  # the claim does not hold: compute every block
             with np.errstate(all="ignore"):
                 return _mx_engine(va, vb, k, scheme, ar, row_blocks, row_cols)
     return _zero_past(mx_dot_values(mx_quantize_fast(a, fa, k, -1, scale_rule),
                                     mx_quantize_fast(b, fb, k, -2, scale_rule), scheme, acc_f, cfg.comp, order),
                       row_cols)
+
+
+def _all_finite(x: np.ndarray) -> bool:
+    """No NaN / Inf in x: its float64 sum is finite (NaN and Inf propagate through a sum) or, when the sum
+    overflows, every value checked."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return bool(np.isfinite(np.sum(x))) or bool(np.isfinite(x).all())
+
+
+def _zero_past_blocks(va: np.ndarray, row_blocks: np.ndarray, k: int) -> bool:
+    """Every row i of va (..., M, K) is zero (+0 or -0) in its k-blocks >= row_blocks[i]; checked in
+    runs of rows with the same limit."""
+    M, K = va.shape[-2:]
+    cols = np.minimum(row_blocks, K // k) * k
+    r0 = 0
+    while r0 < M:
+        r1 = r0 + 1
+        while r1 < M and cols[r1] == cols[r0]:
+            r1 += 1
+        if cols[r0] < K and np.any(va[..., r0:r1, cols[r0]:]):
+            return False
+        r0 = r1
+    return True
 
 
 _BLAS_MIN_K = 8  # blocks at least this long are summed by a float64 matmul, shorter ones in the loop
