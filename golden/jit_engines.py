@@ -36,37 +36,25 @@ from numba.extending import intrinsic, overload
 SCHEME_IDS = {"naive": 0, "kahan": 1, "neumaier": 2, "twosum": 3, "fasttwosum": 4, "klein": 5}
 
 
-@intrinsic
-def f64_bits(typingctx, x):  # pragma: no cover - compiled
-    """The bit pattern of a float64 as uint64 (a register bitcast)."""
-    if x == types.float64:
-        def codegen(context, builder, signature, args):
-            return builder.bitcast(args[0], context.get_value_type(types.uint64))
+def _bitcast(src, dst, doc: str):
+    """An intrinsic reinterpreting a `src` scalar's bits as `dst` (a register bitcast, no conversion)."""
 
-        return types.uint64(types.float64), codegen
-    return None
+    @intrinsic
+    def cast(typingctx, x):  # pragma: no cover - compiled
+        if x == src:
+            def codegen(context, builder, signature, args):
+                return builder.bitcast(args[0], context.get_value_type(dst))
 
+            return dst(src), codegen
+        return None
 
-@intrinsic
-def f32_bits(typingctx, x):  # pragma: no cover - compiled
-    """The bit pattern of a float32 as uint32 (a register bitcast)."""
-    if x == types.float32:
-        def codegen(context, builder, signature, args):
-            return builder.bitcast(args[0], context.get_value_type(types.uint32))
-
-        return types.uint32(types.float32), codegen
-    return None
+    cast.__doc__ = doc
+    return cast
 
 
-@intrinsic
-def bits_f32(typingctx, x):  # pragma: no cover - compiled
-    """The float32 whose bit pattern is the uint32 x (a register bitcast)."""
-    if x == types.uint32:
-        def codegen(context, builder, signature, args):
-            return builder.bitcast(args[0], context.get_value_type(types.float32))
-
-        return types.float32(types.uint32), codegen
-    return None
+f64_bits = _bitcast(types.float64, types.uint64, "The bit pattern of a float64 as uint64.")
+f32_bits = _bitcast(types.float32, types.uint32, "The bit pattern of a float32 as uint32.")
+bits_f32 = _bitcast(types.uint32, types.float32, "The float32 whose bit pattern is the uint32 x.")
 
 
 BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (the float32 MX path's limit)
