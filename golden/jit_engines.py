@@ -133,6 +133,15 @@ def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
 
 
 @numba.njit(inline="always")
+def sum_error(a, b, t, rv, sh, sticky):  # pragma: no cover - compiled
+    """golden's Neumaier / Klein error term of t = A(a + b): A(A(big - t) + small), big the operand of
+    larger magnitude (a on ties; a NaN compares false, so then b)."""
+    if abs(a) >= abs(b):
+        return rnd(rnd(a - t, rv, sh, sticky) + b, rv, sh, sticky)
+    return rnd(rnd(b - t, rv, sh, sticky) + a, rv, sh, sticky)
+
+
+@numba.njit(inline="always")
 def differs(a, b):  # pragma: no cover - compiled
     """a and b are not the same value bit for bit (NaN always differs; +0 differs from -0)."""
     return not (a == b and np.signbit(a) == np.signbit(b))
@@ -208,11 +217,7 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
                     for j in range(N):
                         sj, xj = s[j], x[j]
                         tt = rnd(sj + xj, rv, sh, sticky)
-                        if abs(sj) >= abs(xj):
-                            e = rnd(rnd(sj - tt, rv, sh, sticky) + xj, rv, sh, sticky)
-                        else:
-                            e = rnd(rnd(xj - tt, rv, sh, sticky) + sj, rv, sh, sticky)
-                        c[j] = rnd(c[j] + e, rv, sh, sticky)
+                        c[j] = rnd(c[j] + sum_error(sj, xj, tt, rv, sh, sticky), rv, sh, sticky)
                         s[j] = tt
                 elif scheme == 3:  # twosum
                     for j in range(N):
@@ -239,16 +244,9 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
                     for j in range(N):
                         sj, xj, cs = s[j], x[j], c[j]
                         tt = rnd(sj + xj, rv, sh, sticky)
-                        if abs(sj) >= abs(xj):
-                            ci = rnd(rnd(sj - tt, rv, sh, sticky) + xj, rv, sh, sticky)
-                        else:
-                            ci = rnd(rnd(xj - tt, rv, sh, sticky) + sj, rv, sh, sticky)
+                        ci = sum_error(sj, xj, tt, rv, sh, sticky)
                         t2 = rnd(cs + ci, rv, sh, sticky)
-                        if abs(cs) >= abs(ci):
-                            e2 = rnd(rnd(cs - t2, rv, sh, sticky) + ci, rv, sh, sticky)
-                        else:
-                            e2 = rnd(rnd(ci - t2, rv, sh, sticky) + cs, rv, sh, sticky)
-                        cc[j] = rnd(cc[j] + e2, rv, sh, sticky)
+                        cc[j] = rnd(cc[j] + sum_error(cs, ci, t2, rv, sh, sticky), rv, sh, sticky)
                         c[j] = t2
                         s[j] = tt
                 if t >= ti:
