@@ -712,9 +712,9 @@ def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFor
                   order: str = "sequential") -> np.ndarray:
     """MX dot products of A @ B: accumulate_values(mx_block_matmul(a, b, acc), scheme, acc, comp, order)
     (= golden.mx.mx_dot of every row / column pair).  Where the block sums are exact in float64 and an
-    exact engine covers (acc, comp), the blocks are streamed one at a time in sequential order: block
-    t's exact sums by one batched float64 matmul, scaled by 2^sa * 2^sb (exact), rounded once into acc
-    by the engine's conversion and fed straight into the recurrence (no (M, N, K/k) array)."""
+    exact engine covers (acc, comp), in sequential order: the MX values (elements times 2^scale, exact,
+    _dequantised) go to _mx_engine, whose float64 block sums of value products are the exact block sums
+    times 2^(sa + sb), each rounded once into acc and fed straight into the compiled recurrence."""
     acc_f = _fmt(acc, "acc")
     cfg = AccumConfig(scheme, acc_f, None if comp is None else _fmt(comp, "comp"), order)
     ar = None if scheme == "kulisch" else _arith(acc_f, cfg.comp)
