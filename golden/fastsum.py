@@ -655,18 +655,23 @@ _NO_ELEMENTS = np.zeros((0, 0, 0, 0))
 _NO_OPERANDS = np.zeros((0, 0, 0))
 
 
+_COMPILED_ROWS = 256  # sums per compiled call of _engine_values: a cache-sized transposed copy
+
+
 def _engine_values(x: np.ndarray, scheme: str, ar, order: str) -> np.ndarray:
     n = x.shape[-1]
     flat = x.reshape(-1, n)
     out = np.empty(flat.shape[0])
     with np.errstate(all="ignore"):
-        for lo in range(0, flat.shape[0], _ENGINE_ROWS):
-            if order == "pairwise":
+        if order == "pairwise":
+            for lo in range(0, flat.shape[0], _ENGINE_ROWS):
                 xt = ar.enc(np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T))  # (n, rows)
                 out[lo : lo + _ENGINE_ROWS] = ar.dec(_run_pairwise(scheme, ar, xt))
-            else:  # element t of sum j is x[j, t]
-                xt = np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T)[None, :, None]  # (1, n, 1, rows)
-                out[lo : lo + _ENGINE_ROWS] = _compiled_dot(None, None, 1, False, scheme, ar, X=xt)[0, 0]
+        else:  # element t of sum j is x[j, t]; transposed a few rows at a time (a large transposed copy
+            # misses the cache on every element)
+            for lo in range(0, flat.shape[0], _COMPILED_ROWS):
+                xt = np.ascontiguousarray(flat[lo : lo + _COMPILED_ROWS].T)[None, :, None]  # (1, n, 1, rows)
+                out[lo : lo + _COMPILED_ROWS] = _compiled_dot(None, None, 1, False, scheme, ar, X=xt)[0, 0]
     return out.reshape(x.shape[:-1])
 
 

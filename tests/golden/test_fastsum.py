@@ -583,3 +583,16 @@ def test_engine_zero_tail_equals_golden(acc, scheme):
     X[0, :n, 0, :] = x.T
     got = fs._compiled_dot(None, None, 1, False, scheme, fs._arith(f, None), X=X, row_t=np.array([n]))[0, 0]
     assert same(got, ref).all(), np.argwhere(~same(got, ref))[:3]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("acc", ["FP32", "E4M3"])
+def test_engine_values_many_rows(acc):
+    """accumulate_values over more sums than one compiled call takes (_COMPILED_ROWS): every chunk, the
+    last one partial, == golden.accumulate."""
+    import golden.fastsum as fs
+
+    rng = np.random.default_rng(4)
+    x = _adversarial(rng, 6 * fs._COMPILED_ROWS + 74, 17, acc).reshape(2, -1, 17)  # 3.1 chunks per half
+    for scheme in ("naive", "klein"):
+        assert same(accumulate_values(x, scheme, acc), accumulate(x, scheme, acc).value).all()
