@@ -234,51 +234,45 @@ def dot_exact(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec, row_
 
 
 # ---------------------------------------------------------------------- the attention stages
-def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, f32=_F32, mx=None,
-                   bands=None) -> tuple[np.ndarray, np.ndarray]:
-    """Stage 2 up to the numerators: (e, count of allowed keys per row); f32: the FP32 rounding,
-    mx: the MX quantiser (default golden's mx_values).  bands: _row_bands of the mask (4-D s, default
-    FP32 rounding): each band of query rows is computed only up to its last visible key, the rest of e
-    is exactly the +0 every masked numerator is."""
-    count = np.broadcast_to(np.sum(allowed, axis=-1), s.shape[:-1])  # before broadcasting: fewer rows
-    allowed_in = allowed
-    allowed = np.broadcast_to(allowed, s.shape)
-    if bands is not None and s.ndim == 4 and f32 is _F32:
-        e = np.zeros(s.shape)
-        with np.errstate(over="ignore", invalid="ignore"):
-            for r0, r1, kk in bands:
-                if kk == 0:
-                    continue
-                sb = s[..., r0:r1, :kk]
-                if cfg.scores.fmt is not None:
-                    sb = (mx or mx_values)(np.where(allowed[..., r0:r1, :kk], sb, 0.0), cfg.scores, axis=-1)
-                d = np.empty(sb.shape)
-                softmax_shift(sb, np.logical_not(allowed_in[..., r0:r1, :kk]), d)
-                np.exp(d, out=d)
-                scale_fp32_inplace(d, 1.0)  # = _F32(d) (x * 1.0 = x), one pass
-                e[..., r0:r1, :kk] = d
-        return e, count
+def _numerators(s: np.ndarray, allowed: np.ndarray, masked: np.ndarray, cfg: AttnConfig) -> np.ndarray:
+    """FP32(exp(s - m)) for 4-D scores s (a band of them or all), float64; allowed / masked: the mask
+    and its negation, broadcastable to s.  The scores' MX quantisation (stage 2, masked scores as 0),
+    then one compiled pass (quant.fused.softmax_shift: d = s - m on allowed keys with m their maximum,
+    0 where not finite; -inf on masked ones, whose exp is then exactly +0; tests/quant/test_fused.py),
+    numpy's exp, and the FP32 rounding in place (= _F32(d), x * 1.0 = x)."""
     if cfg.scores.fmt is not None:
-        s = (mx or mx_values)(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
+        s = mx_values(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
+    d = np.empty(s.shape)
+    softmax_shift(s, masked, d)
+    np.exp(d, out=d)
+    scale_fp32_inplace(d, 1.0)
+    return d
+
+
+def _softmax_parts(s: np.ndarray, allowed: np.ndarray, cfg: AttnConfig, bands=None,
+                   masked=None) -> tuple[np.ndarray, np.ndarray]:
+    """Stage 2 up to the numerators: (e, count of allowed keys per row).  bands, masked: _mask_plan's
+    bands of query rows and their masked keys (4-D s): each band is computed only up to its last visible
+    key, the rest of e is exactly the +0 every masked numerator is."""
+    count = np.broadcast_to(np.sum(allowed, axis=-1), s.shape[:-1])  # before broadcasting: fewer rows
     with np.errstate(over="ignore", invalid="ignore"):
+        if s.ndim == 4 and s.shape[-1] and bands is not None:
+            e = np.zeros(s.shape)
+            for (r0, r1, kk), mb in zip(bands, masked):
+                if kk:
+                    e[..., r0:r1, :kk] = _numerators(s[..., r0:r1, :kk], allowed[..., r0:r1, :kk], mb, cfg)
+            return e, count
         if s.ndim == 4 and s.shape[-1]:
-            # one compiled pass (quant.fused.softmax_shift): d = s - m on allowed keys, -inf on masked
-            # ones, whose exp is then exactly +0; m as below (tests/quant/test_fused.py checks it)
-            d = np.empty(s.shape)
-            softmax_shift(s, np.logical_not(allowed_in), d)
-            np.exp(d, out=d)
-        else:
-            m = np.max(s, axis=-1, where=allowed, initial=-np.inf, keepdims=True)
-            m = np.where(np.isfinite(m), m, 0.0)
-            d = np.zeros(s.shape)
-            np.subtract(s, m, out=d, where=allowed, dtype=np.float64)  # float32 s: in float64
-            np.exp(d, out=d, where=allowed)  # only allowed keys; masked ones stay exactly 0
-        if f32 is _F32:
-            scale_fp32_inplace(d, 1.0)  # = _F32(d) (x * 1.0 = x), one pass
-            e = d
-        else:
-            e = f32(d)
-    return e, count
+            return _numerators(s, allowed, np.logical_not(allowed), cfg), count
+        allowed = np.broadcast_to(allowed, s.shape)
+        if cfg.scores.fmt is not None:
+            s = mx_values(np.where(allowed, s, 0.0), cfg.scores, axis=-1)
+        m = np.max(s, axis=-1, where=allowed, initial=-np.inf, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0.0)
+        d = np.zeros(s.shape)
+        np.subtract(s, m, out=d, where=allowed, dtype=np.float64)  # float32 s: in float64
+        np.exp(d, out=d, where=allowed)  # only allowed keys; masked ones stay exactly 0
+        return _F32(d), count
 
 
 def _scores(q, k, scaling, bias, dot) -> np.ndarray:
@@ -331,10 +325,10 @@ def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> 
     recurrence still run over all keys, in golden's order."""
     k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])
     B, H, Sq, Sk = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
-    bands = None
+    bands = masked = None
     row_cols = row_blocks = None
     if allowed is not None and np.ndim(allowed) == 4:
-        _, bands, _ = _mask_plan(allowed, (B, H, Sq, Sk), cfg)
+        _, bands, masked = _mask_plan(allowed, (B, H, Sq, Sk), cfg)
         if len(bands) > 1:
             row_cols = np.zeros(Sq, np.int64)
             for r0, r1, kk in bands:
@@ -344,7 +338,7 @@ def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> 
         else:
             bands = None
     s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk, row_cols=row_cols))
-    e, _ = _softmax_parts(s, allowed, cfg, bands=bands)
+    e, _ = _softmax_parts(s, allowed, cfg, bands=bands, masked=masked)
     denom = reduce_last(e, cfg.acc_sum)
     with np.errstate(divide="ignore", invalid="ignore"):
         if e.flags.c_contiguous and e.dtype == np.float64:
