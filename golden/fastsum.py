@@ -226,8 +226,6 @@ def _block_absmax(xb: np.ndarray) -> np.ndarray:
     return a[0].reshape(xb.shape[:-1])
 
 
-
-
 def mx_values_f32_applies(elem: FloatFormat | str) -> bool:
     """Whether mx_values_f32 handles element format elem: a float format with emax >= 0 (OCP scale rule
     s = floor(log2 amax) - emax, so a zero or subnormal block maximum gives s <= -127) whose MX values
