@@ -2,7 +2,9 @@
 best of N):
 
   1. one attention call: exact-mode emulation vs plain attention (torch sdpa; also the eager
-     matmul-softmax-matmul formulation), real SmolLM2 shapes, random Q, K, V (target <= 10x)
+     matmul-softmax-matmul formulation), real SmolLM2 shapes, random Q, K, V (target <= 10x); every
+     row is timed in alternation with the others (one call of each per round, best of the rounds), with
+     Python's cyclic garbage collector paused while timing, as timeit does
   2. one model forward (the shipped SmolLM2, ctx tokens): exact mode vs unpatched
   3. one model forward: statistical mode vs unpatched (target <= 1.5x); the unpatched and statistical
      forwards are timed in alternation (best of --repeat rounds), so load changes hit both alike
@@ -17,6 +19,7 @@ Needs the shipped model (scripts/setup.sh); the statistical row uses the shipped
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import time
 
@@ -48,13 +51,30 @@ class _StandInErrorModel:
 
 def best(fn, repeat: int) -> float:
     """Best CPU time (s) of `repeat` calls (after one warm-up call)."""
-    fn()
-    out = []
-    for _ in range(repeat):
-        c = time.process_time()
+    return best_interleaved({"f": fn}, repeat)["f"]
+
+
+def best_interleaved(fns: dict, rounds: int) -> dict:
+    """Best CPU time (s) of each function over `rounds` rounds, each round calling every function once
+    in turn (after one warm-up call each), so that a change of machine speed during the run reaches all
+    of them alike.  The cyclic garbage collector is paused while timing (as timeit does): a full
+    collection of the loaded model's objects takes tens of ms and would land on whichever call it hit."""
+    for fn in fns.values():
         fn()
-        out.append(time.process_time() - c)
-    return min(out)
+    out = {name: [] for name in fns}
+    gc.collect()
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(rounds):
+            for name, fn in fns.items():
+                c = time.process_time()
+                fn()
+                out[name].append(time.process_time() - c)
+    finally:
+        if was:
+            gc.enable()
+    return {name: min(t) for name, t in out.items()}
 
 
 def main() -> None:
@@ -92,26 +112,32 @@ def main() -> None:
         em, em_name = _StandInErrorModel(), "stand-in error model (shipped one absent)"
 
     print(f"quant benchmark: SmolLM2-135M, {S} tokens, {H} heads x head_dim {D}, 1 torch and 1 BLAS thread, CPU s (best of {a.repeat})")
-    # one attention call is short: best of max(20, 4 x repeat) calls, so that both sides reach their floor
+    # one attention call is short: best of max(20, 4 x repeat) rounds, so that every row reaches its
+    # floor; the rows are timed in alternation (one call of each per round)
     n_call = max(20, 4 * a.repeat)
-    t_sdpa = best(lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True), n_call)
     causal_bias = torch.triu(torch.full((S, S), float("-inf")), 1)
 
     def eager():  # transformers' eager_attention_forward: matmul, additive causal mask, fp32 softmax, matmul
         w = torch.matmul(tq, tk.transpose(2, 3)) * D**-0.5 + causal_bias
         return torch.matmul(torch.softmax(w, dim=-1, dtype=torch.float32), tv)
 
-    t_eager = best(eager, n_call)
-    print(f"\n1. one attention call (best of {n_call}; ratios to sdpa, in brackets to eager)")
-    print(f"   {'plain (torch sdpa, fp32)':40s} {t_sdpa * 1e3:9.2f} ms   1.0x")
-    print(f"   {'plain (eager: matmul-softmax-matmul)':40s} {t_eager * 1e3:9.2f} ms {t_eager / t_sdpa:7.1f}x")
+    calls = {"sdpa": lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True),
+             "eager": eager}
     for name, kw in exact_configs.items():
         cfg = AttnConfig(mode="exact", **kw)
-        t = best(lambda cfg=cfg: attention_exact(q64, k64, v64, D**-0.5, allowed, None, cfg), n_call)
-        print(f"   {'exact: ' + name:40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x  ({t / t_eager:4.1f}x)   (target <= 10x)")
-    cfg = AttnConfig(mode="statistical", **EXACT_CONFIGS["MXFP8 E4M3 k=32, FP32 naive"])
+        calls["exact: " + name] = lambda cfg=cfg: attention_exact(q64, k64, v64, D**-0.5, allowed, None, cfg)
+    stat_cfg = AttnConfig(mode="statistical", **EXACT_CONFIGS["MXFP8 E4M3 k=32, FP32 naive"])
     # float32 Q, K, V as quant.emulate passes them to the statistical kernel (exact mode: float64)
-    t = best(lambda: attention_statistical(q, k, v, D**-0.5, allowed, None, cfg, em, rng), n_call)
+    calls["statistical"] = lambda: attention_statistical(q, k, v, D**-0.5, allowed, None, stat_cfg, em, rng)
+    t_call = best_interleaved(calls, n_call)
+    t_sdpa, t_eager = t_call["sdpa"], t_call["eager"]
+    print(f"\n1. one attention call (best of {n_call} rounds, rows in alternation; ratios to sdpa, in brackets to eager)")
+    print(f"   {'plain (torch sdpa, fp32)':40s} {t_sdpa * 1e3:9.2f} ms   1.0x")
+    print(f"   {'plain (eager: matmul-softmax-matmul)':40s} {t_eager * 1e3:9.2f} ms {t_eager / t_sdpa:7.1f}x")
+    for name in exact_configs:
+        t = t_call["exact: " + name]
+        print(f"   {'exact: ' + name:40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x  ({t / t_eager:4.1f}x)   (target <= 10x)")
+    t = t_call["statistical"]
     print(f"   {'statistical: MXFP8 (' + em_name[:10] + ')':40s} {t * 1e3:9.2f} ms {t / t_sdpa:7.1f}x")
 
     def fwd():
