@@ -620,12 +620,13 @@ _ENGINE_ROWS = 8192  # sums per pass: the state arrays of a pass stay in cache a
 
 def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero: bool, scheme: str, ar,
                   X: np.ndarray | None = None, row_t: np.ndarray | None = None,
-                  row_n: np.ndarray | None = None) -> np.ndarray:
+                  row_n: np.ndarray | None = None, n_terms: int | None = None) -> np.ndarray:
     """golden's sequential recurrence, compiled (golden.jit_engines.engine), in the engine `ar`'s
     representation, over the elements x[l, i, t, j] = sum_u A[l, i, tk+u] B[l, tk+u, j] (A (L, M, K),
     B (L, K, N) float64) or, given X (L, T, M, N), x[l, i, t, j] = X[l, t, i, j]; elements t >= row_t[i]
     are +0 instead and only sums j < row_n[i] are computed (the others 0); row_t / row_n (M,) default to
-    all.  Returns (L, M, N) float64 results."""
+    all.  n_terms (with X): every sum has n_terms >= X.shape[1] elements, those past X's are +0 (row_t
+    must then be given, each <= X.shape[1]).  Returns (L, M, N) float64 results."""
     from .jit_engines import SCHEME_IDS, engine
 
     if X is None:
@@ -640,12 +641,15 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
         shape = (X.shape[0], X.shape[2], X.shape[3])
     out = np.empty(shape)
     M = shape[1]
+    if n_terms is not None and (row_t is None or n_terms < X.shape[1] or np.max(row_t, initial=0) > X.shape[1]):
+        raise ValueError("n_terms needs row_t <= X.shape[1] <= n_terms")  # pragma: no cover - internal misuse
     row_t = np.full(M, 1 << 62, np.int64) if row_t is None else np.ascontiguousarray(row_t, dtype=np.int64)
     row_n = np.full(M, shape[2], np.int64) if row_n is None else np.ascontiguousarray(row_n, dtype=np.int64)
+    nt = -1 if n_terms is None else n_terms
     if isinstance(ar, _F32Arith):
-        engine(A, B, X, k, plus_zero, row_t, row_n, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out)
+        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out)
     else:
-        engine(A, B, X, k, plus_zero, row_t, row_n, SCHEME_IDS[scheme], ar.rnd_v, ar.sh, ar.sticky_mask, out)
+        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], ar.rnd_v, ar.sh, ar.sticky_mask, out)
     return out
 
 
@@ -813,7 +817,7 @@ def _zero_past_blocks(va: np.ndarray, row_blocks: np.ndarray, k: int) -> bool:
 
 
 _BLAS_MIN_K = 8  # blocks at least this long are summed by a float64 matmul, shorter ones in the loop
-_BAND_ROWS = 32  # rows per matmul when rows have their own limits (row_blocks / row_cols)
+_BAND_ROWS = 32  # rows per band of _mx_engine: one matmul and one engine pass, each band up to its own limits
 
 
 def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=None, row_n=None) -> np.ndarray:
@@ -821,9 +825,9 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
     in golden's sequential order: the exact float64 block sums (block_sums_exact_in_float64 must hold;
     a NaN block has NaN values), rounded into acc and accumulated by the compiled engine.  Long blocks
     are summed by batched float64 matmuls (exact in any order; the engine adds 0.0, which makes a zero
-    sum +0, as in golden) and fed to the engine as elements; short ones inside the engine's loop.  row_t /
-    row_n: per row of va, the blocks computed (the rest are +0) and the outputs computed (the rest 0);
-    the matmuls then run in bands of _BAND_ROWS rows, each up to its rows' largest limits."""
+    sum +0, as in golden) and fed to the engine as elements, in bands of _BAND_ROWS rows; short ones
+    inside the engine's loop.  row_t / row_n: per row of va, the blocks computed (the rest are +0) and
+    the outputs computed (the rest 0); each band's matmul runs up to its rows' largest limits."""
     lead = np.broadcast_shapes(va.shape[:-2], vb.shape[:-2])
     M, K, N = va.shape[-2], va.shape[-1], vb.shape[-1]
     A = np.broadcast_to(va, (*lead, M, K)).reshape(-1, M, K)
@@ -831,19 +835,27 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
     if k < _BLAS_MIN_K:
         return _compiled_dot(A, B, k, True, scheme, ar, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
     nb = K // k
+    L = A.shape[0]
     a4, b4 = A.reshape(-1, M, nb, k).transpose(0, 2, 1, 3), B.reshape(-1, nb, k, N)  # (L, nb, M, k), (L, nb, k, N)
-    if row_t is None and row_n is None:
-        hi = np.matmul(a4, b4)  # (L, nb, M, N); the engine adds 0.0 (plus_zero)
-    else:
-        rt = np.full(M, nb, np.int64) if row_t is None else np.minimum(row_t, nb)
-        rn = np.full(M, N, np.int64) if row_n is None else np.minimum(row_n, N)
-        hi = np.empty((A.shape[0], nb, M, N))  # read by the engine only where computed
-        for r0 in range(0, M, _BAND_ROWS):
-            r1 = min(M, r0 + _BAND_ROWS)
-            tb, nn = int(rt[r0:r1].max()), int(rn[r0:r1].max())
-            if tb and nn:
-                hi[:, :tb, r0:r1, :nn] = np.matmul(a4[:, :tb, r0:r1], b4[:, :tb, :, :nn])
-    return _compiled_dot(None, None, k, True, scheme, ar, X=hi, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
+    rt = np.full(M, nb, np.int64) if row_t is None else np.minimum(row_t, nb)
+    rn = np.full(M, N, np.int64) if row_n is None else np.minimum(row_n, N)
+    out = np.empty((L, M, N))
+    # band by band: a band's block sums go to one reused buffer that the engine reads while it is still in
+    # cache (the whole (L, nb, M, N) array of them would go through memory twice)
+    buf = np.empty(L * nb * min(M, _BAND_ROWS) * N)
+    for r0 in range(0, M, _BAND_ROWS):
+        r1 = min(M, r0 + _BAND_ROWS)
+        tb, nn = int(rt[r0:r1].max()), int(rn[r0:r1].max())
+        if nn == 0:
+            out[:, r0:r1] = 0.0
+            continue
+        hb = buf[: L * tb * (r1 - r0) * nn].reshape(L, tb, r1 - r0, nn)
+        if tb:
+            np.matmul(a4[:, :tb, r0:r1], b4[:, :tb, :, :nn], out=hb)  # the engine adds 0.0 (plus_zero)
+        out[:, r0:r1, :nn] = _compiled_dot(None, None, k, True, scheme, ar, X=hb, row_t=rt[r0:r1], row_n=rn[r0:r1],
+                                           n_terms=nb)
+        out[:, r0:r1, nn:] = 0.0
+    return out.reshape(*lead, M, N)
 
 
 def _dequantised(t: MXTensor, axis: int) -> np.ndarray:

@@ -148,7 +148,7 @@ def differs(a, b):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
+def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
     """The loop: A (L, M, K), B (L, K, N) float64 operands (float32 for an FP32 accumulator's product
     sums: float32 products and sums are the FP32 roundings themselves), or (when X is not empty) the elements
     themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]) (A(X + 0.0) with
@@ -156,11 +156,16 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, scheme, rv, sh, sticky, out):  #
     float64 results.  row_t, row_n (M,) int64: sum (l, i, j) takes its elements t < row_t[i] as above
     and +0 for the others (A(+0) = +0 in every format: blocks of A that are known to be zero; those
     steps stop once a step leaves every state of the row unchanged, a fixed point), and only
-    the sums j < row_n[i] are computed (out 0 for the others); scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with
-    sh and sticky (uint64)."""
+    the sums j < row_n[i] are computed (out 0 for the others); n_terms: the number of elements T of
+    every sum when X is given and >= 0 (X then holds the first X.shape[1] <= T of them and row_t <=
+    X.shape[1]: the others are +0; a band of rows whose later blocks are all zero), else T = X.shape[1];
+    scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with sh and sticky
+    (uint64)."""
     pre = X.shape[0] > 0
     if pre:
         L, T, M, N = X.shape
+        if n_terms >= 0:
+            T = n_terms
     else:
         L, M, K = A.shape
         N = B.shape[2]

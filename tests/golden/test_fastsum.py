@@ -533,6 +533,10 @@ def test_mx_matmul_values_row_limits(k, acc, scheme):
     K = nb * k
     A = np.abs(_operands(rng, (2, M, K), 1.0))
     blocks = rng.integers(0, nb + 2, M)  # some rows all zero, some with no zero block
+    if scheme != "naive":  # growing limits, as causal P: whole bands of rows (_BAND_ROWS) end before nb
+        blocks = np.sort(np.minimum(blocks, nb)) - 1
+        blocks[blocks < 0] = 0
+        assert blocks[: 32].max() < nb - 1
     A[..., np.arange(K)[None, :] >= np.minimum(blocks, nb)[:, None] * k] = 0.0
     A[1, 3, -1] = -0.0 if blocks[3] < nb else A[1, 3, -1]
     B = _operands(rng, (2, K, N), 1.0)
@@ -582,6 +586,10 @@ def test_engine_zero_tail_equals_golden(acc, scheme):
     X = np.ones((1, n + tail, 1, rows))  # entries past row_t are not read: ones would be wrong
     X[0, :n, 0, :] = x.T
     got = fs._compiled_dot(None, None, 1, False, scheme, fs._arith(f, None), X=X, row_t=np.array([n]))[0, 0]
+    assert same(got, ref).all(), np.argwhere(~same(got, ref))[:3]
+    # the same tail when X holds only the first n elements and n_terms says how many there are (a band)
+    got = fs._compiled_dot(None, None, 1, False, scheme, fs._arith(f, None), X=np.ascontiguousarray(X[:, :n]),
+                           row_t=np.array([n]), n_terms=n + tail)[0, 0]
     assert same(got, ref).all(), np.argwhere(~same(got, ref))[:3]
 
 
