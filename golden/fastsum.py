@@ -90,13 +90,23 @@ def kulisch_exact_in_float64(acc: FloatFormat | str, n: int) -> bool:
 
 
 def accumulate_values(x, scheme: str = "naive", acc: FloatFormat | str = "FP32", comp=None,
-                      order: str = "sequential") -> np.ndarray:
+                      order: str = "sequential", row_lens=None) -> np.ndarray:
     """golden.accumulate.accumulate(x, scheme, acc, comp, order).value, with Kulisch over a narrow
     accumulator (see `kulisch_exact_in_float64`) as one exact float64 sum rounded once.  Every other
-    case (and any non-finite element) calls golden.accumulate itself."""
+    case (and any non-finite element) calls golden.accumulate itself.
+
+    row_lens (x.shape[-2] ints, x of at least 2 axes; sequential order): the caller says that row i's
+    elements from row_lens[i] on are +0 (causal softmax numerators); the compiled engine then reads
+    each run of rows with the same limit only up to it and steps the +0 elements as the +0 tail
+    (golden.jit_engines.engine).  The claim is checked run by run (any element there that is not +0, and
+    the run is summed like any other); the result is the same either way."""
     cfg = AccumConfig(scheme, _fmt(acc, "acc"), None if comp is None else _fmt(comp, "comp"), order)
     acc_f = cfg.acc
     x = np.asarray(x, dtype=np.float64)
+    if row_lens is not None:
+        if x.ndim < 2:
+            raise ValueError(f"parameter 'row_lens' needs x of at least 2 axes; got shape {x.shape}")
+        row_lens = _row_limits(row_lens, x.shape[-2], "row_lens", "x")
     if scheme == "kulisch" and x.ndim >= 1 and 0 < x.shape[-1] <= _MAX_EXACT_TERMS \
             and kulisch_exact_in_float64(acc_f, x.shape[-1]):
         xa = rounder(acc_f)(x)
@@ -104,6 +114,8 @@ def accumulate_values(x, scheme: str = "naive", acc: FloatFormat | str = "FP32",
             return round_to(xa.sum(axis=-1) + 0.0, acc_f)  # + 0.0: an all-zero sum is +0, as in golden
     ar = None if scheme == "kulisch" else _arith(acc_f, cfg.comp)
     if ar is not None and x.ndim >= 1 and x.shape[-1] > 0:
+        if row_lens is not None and order == "sequential":
+            return _engine_values_rows(x, scheme, ar, row_lens)
         return _engine_values(x, scheme, ar, order)
     return accumulate(x, scheme, acc_f, cfg.comp, order).value
 
@@ -636,7 +648,7 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
         X = _NO_ELEMENTS
         shape = (A.shape[0], A.shape[1], B.shape[2])
     else:
-        X = np.ascontiguousarray(X, dtype=np.float64)
+        X = np.asarray(X, dtype=np.float64)  # any strides: the engine indexes X[l, t, i, j]
         A = B = _NO_OPERANDS
         shape = (X.shape[0], X.shape[2], X.shape[3])
     out = np.empty(shape)
@@ -669,11 +681,37 @@ def _engine_values(x: np.ndarray, scheme: str, ar, order: str) -> np.ndarray:
             for lo in range(0, flat.shape[0], _ENGINE_ROWS):
                 xt = ar.enc(np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T))  # (n, rows)
                 out[lo : lo + _ENGINE_ROWS] = ar.dec(_run_pairwise(scheme, ar, xt))
-        else:  # element t of sum j is x[j, t]; transposed a few rows at a time (a large transposed copy
-            # misses the cache on every element)
+        else:  # element t of sum j is x[j, t]: the engine reads x in place through a transposed view, a
+            # few rows at a time (the rows' cache lines stay in cache while it steps along them)
             for lo in range(0, flat.shape[0], _COMPILED_ROWS):
-                xt = np.ascontiguousarray(flat[lo : lo + _COMPILED_ROWS].T)[None, :, None]  # (1, n, 1, rows)
+                xt = flat[lo : lo + _COMPILED_ROWS].T[None, :, None]  # (1, n, 1, rows), strided
                 out[lo : lo + _COMPILED_ROWS] = _compiled_dot(None, None, 1, False, scheme, ar, X=xt)[0, 0]
+    return out.reshape(x.shape[:-1])
+
+
+def _engine_values_rows(x: np.ndarray, scheme: str, ar, row_lens: np.ndarray) -> np.ndarray:
+    """_engine_values (sequential order) of x (..., M, n) whose row i is +0 from row_lens[i] on (checked
+    per run of rows with the same limit): each run is read in place up to its limit, _COMPILED_ROWS rows
+    at a time over every leading index (engine: l = leading index, sums j = rows), and the rest of its
+    elements are the engine's +0 tail (n_terms = n)."""
+    M, n = x.shape[-2:]
+    x3 = x.reshape(-1, M, n)
+    out = np.empty(x3.shape[:2])
+    lims = np.minimum(row_lens, n)
+    one = np.zeros(1, np.int64)
+    with np.errstate(all="ignore"):
+        r0 = 0
+        while r0 < M:
+            r1 = r0 + 1
+            while r1 < M and r1 - r0 < _COMPILED_ROWS and lims[r1] == lims[r0]:
+                r1 += 1
+            lim = int(lims[r0])
+            if lim < n and np.any(x3[:, r0:r1, lim:].view(np.int64)):  # not all +0 past the limit
+                lim = n
+            one[0] = lim
+            X = x3[:, r0:r1, :lim].transpose(0, 2, 1)[:, :, None, :]  # (L, lim, 1, rows), strided
+            out[:, r0:r1] = _compiled_dot(None, None, 1, False, scheme, ar, X=X, row_t=one, n_terms=n)[:, 0, :]
+            r0 = r1
     return out.reshape(x.shape[:-1])
 
 
@@ -735,13 +773,13 @@ def mx_dot_values(a: MXTensor, b: MXTensor, scheme: str = "naive", acc: FloatFor
         return _mx_engine(_dequantised(a, -1), _dequantised(b, -2), a.k, scheme, ar)
 
 
-def _row_limits(x, M: int, name: str) -> np.ndarray | None:
+def _row_limits(x, M: int, name: str, of: str = "a") -> np.ndarray | None:
     """A per-row limit argument as an int64 array of length M (None stays None)."""
     if x is None:
         return None
     r = np.asarray(x)
     if r.shape != (M,) or not np.issubdtype(r.dtype, np.integer) or (r < 0).any():
-        raise ValueError(f"parameter '{name}' must be {M} non-negative integers (one per row of a)")
+        raise ValueError(f"parameter '{name}' must be {M} non-negative integers (one per row of {of})")
     return r.astype(np.int64)
 
 

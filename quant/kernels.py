@@ -84,10 +84,11 @@ def _keep_freed_arrays_in_heap() -> None:
 _keep_freed_arrays_in_heap()
 
 # ---------------------------------------------------------------------- building blocks
-def reduce_last(x: np.ndarray, spec: AccSpec) -> np.ndarray:
+def reduce_last(x: np.ndarray, spec: AccSpec, row_lens=None) -> np.ndarray:
     """golden.accumulate(x, spec...).value over the last axis (golden.fastsum.accumulate_values: the
-    exact float64 Kulisch fast path where it applies)."""
-    return accumulate_values(x, spec.scheme, spec.acc_fmt, spec.comp_fmt, spec.order)
+    exact float64 Kulisch fast path where it applies).  row_lens: x's rows are +0 past these lengths
+    (accumulate_values' hint, checked there)."""
+    return accumulate_values(x, spec.scheme, spec.acc_fmt, spec.comp_fmt, spec.order, row_lens=row_lens)
 
 
 def quantize_padded_mx(x: np.ndarray, st: StageFormat, axis: int) -> MXTensor:
@@ -339,7 +340,7 @@ def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> 
             bands = None
     s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk, row_cols=row_cols))
     e, _ = _softmax_parts(s, allowed, cfg, bands=bands, masked=masked)
-    denom = reduce_last(e, cfg.acc_sum)
+    denom = reduce_last(e, cfg.acc_sum, row_lens=row_cols if e.ndim >= 2 else None)  # +0 past each band's keys
     with np.errstate(divide="ignore", invalid="ignore"):
         if e.flags.c_contiguous and e.dtype == np.float64:
             divide_fp32_inplace(e, denom)  # = _F32(e / denom[..., None]), one pass (tests/quant/test_fused.py)

@@ -604,3 +604,29 @@ def test_engine_values_many_rows(acc):
     x = _adversarial(rng, 6 * fs._COMPILED_ROWS + 74, 17, acc).reshape(2, -1, 17)  # 3.1 chunks per half
     for scheme in ("naive", "klein"):
         assert same(accumulate_values(x, scheme, acc), accumulate(x, scheme, acc).value).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee"])
+@pytest.mark.parametrize("scheme", ["naive", "kahan", "neumaier", "twosum", "fasttwosum", "klein"])
+def test_accumulate_values_row_lens(acc, scheme):
+    """row_lens (rows +0 past a per-row length, as causal softmax numerators) gives golden.accumulate's
+    result bit for bit: rows whose claim holds (runs of equal lengths, more rows than one compiled call
+    takes), and runs where it does not (a non-zero past the length: summed in full)."""
+    import golden.fastsum as fs
+
+    rng = np.random.default_rng(abs(hash((acc, scheme))) % 2**32)
+    M, n = fs._COMPILED_ROWS + 90, 24
+    x = _adversarial(rng, 2 * M, n, acc).reshape(2, M, n)
+    lens = np.sort(rng.integers(0, n + 3, M))  # runs of equal lengths, some past n
+    x[..., np.arange(n)[None, :] >= lens[:, None]] = 0.0
+    wrong = lens.copy()
+    for i in np.searchsorted(lens, [5, 12, 20]):  # rows whose claim is broken
+        wrong[i] = max(lens[i] - 2, 0)
+    ref = accumulate(x, scheme, acc).value
+    assert same(accumulate_values(x, scheme, acc, row_lens=lens), ref).all()
+    assert same(accumulate_values(x, scheme, acc, row_lens=wrong), ref).all()
+    with pytest.raises(ValueError, match="'row_lens'"):
+        accumulate_values(x, scheme, acc, row_lens=lens[:-1])
+    with pytest.raises(ValueError, match="'row_lens'"):
+        accumulate_values(x[0, 0], scheme, acc, row_lens=lens[:1])
