@@ -343,19 +343,30 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
     of the saturating element format (what mx_quantize does).  NaN / Inf / beyond-float32 inputs
     call mx_quantize itself.  out32: return float32 (exact) when the float32 path was taken.
     The float32 path for the OCP scale rule and the formats mx_values_f32_applies is mx_values_f32."""
-    f = _fmt(elem, "elem")
+    v = _mx_values_compiled(x, _fmt(elem, "elem"), k, axis, scale_rule, out32)
+    return _mx_values_numpy(x, elem, k, axis, scale_rule, out32) if v is None else v
+
+
+def _mx_values_compiled(x, f: FloatFormat, k: int, axis: int, scale_rule: str, out32: bool = False):
+    """mx_values through the compiled loop straight from float32 / float64 (mx_values_loop: it checks
+    that every x is a float32 value), or None where it does not apply (other scale rules or formats,
+    NaN / Inf / beyond-float32 inputs, blocks at or above 2^100).  Its values are all finite."""
     xa = np.asarray(x)
     if scale_rule == "ocp" and xa.dtype in (np.float32, np.float64) and xa.ndim and mx_values_f32_applies(f):
         ax = axis % xa.ndim
         xm = np.moveaxis(xa, ax, -1)
         if xm.shape[-1] % check_k(k) == 0 and xm.size:
-            # the compiled loop straight from float64 (it checks that every x is a float32 value)
             xc = np.ascontiguousarray(xm)
             table, sh, mask = _f32_rounding_table(_sat(f))
             v = np.empty(xc.shape, np.float32 if out32 else np.float64)
             if _mx_f32_kernel()(xc.reshape(1, -1, xc.shape[-1]), k, f.emax, table, sh, mask,
                                 v.reshape(1, -1, xc.shape[-1])):
                 return np.moveaxis(v, -1, ax)
+    return None
+
+
+def _mx_values_numpy(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False) -> np.ndarray:
+    """mx_values in numpy passes (_mx_parts), or golden's mx_quantize for NaN / Inf / beyond-float32."""
     parts = _mx_parts(x, elem, k, axis, scale_rule)
     if parts is None:
         return mx_quantize(x, _fmt(elem, "elem"), k, axis=axis, scale_rule=scale_rule).values
@@ -819,9 +830,12 @@ def mx_matmul_values(a, b, elem_a: FloatFormat | str, elem_b: FloatFormat | str,
     row_blocks = _row_limits(row_blocks, M, "row_blocks")
     if ar is not None and order == "sequential" and K > 0 and block_sums_exact_in_float64(fa, fb, k):
         check_elem_k(fa, fb, k)
-        va = mx_values(a, fa, k, -1, scale_rule)
-        vb = mx_values(b, fb, k, -2, scale_rule)
-        if _all_finite(va) and _all_finite(vb):
+        va = _mx_values_compiled(a, fa, k, -1, scale_rule)
+        vb = _mx_values_compiled(b, fb, k, -2, scale_rule)
+        finite = va is not None and vb is not None  # the compiled loop's values are finite
+        va = _mx_values_numpy(a, fa, k, -1, scale_rule) if va is None else va
+        vb = _mx_values_numpy(b, fb, k, -2, scale_rule) if vb is None else vb
+        if finite or (_all_finite(va) and _all_finite(vb)):
             if row_blocks is not None and not _zero_past_blocks(va, row_blocks, k):
                 row_blocks = None  # the claim does not hold: compute every block
             with np.errstate(all="ignore"):
