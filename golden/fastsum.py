@@ -452,6 +452,27 @@ class _F32Arith:
 _TABLE_MAX_BITS = 9
 
 
+def _round_params(fmt: FloatFormat) -> tuple:
+    """The constants of golden.jit_engines.round_bits for the float format fmt (see there)."""
+    m, emin = fmt.m, fmt.emin
+    ovf = {"inf": np.inf, "saturate": fmt.max_value}.get(fmt.overflow, np.nan)
+    return (np.uint64(52 - m), np.uint64((1 << (51 - m)) - 1), np.float64(2.0**emin).view(np.uint64),
+            2.0 ** (m - emin), 2.0 ** (emin - m), float(fmt.max_value), float(ovf))
+
+
+def _rounds_like(p: tuple, reps: np.ndarray, want: np.ndarray) -> bool:
+    """Whether golden.jit_engines.round_bits with constants p gives `want` (golden's rounding) on the
+    float64 values reps bit for bit (NaN as NaN).  On one representative of every rounding-table key
+    this proves it equal to golden's rounder on every float64: the rounding of a value depends on its
+    key alone (sign, exponent, kept and guard bits, sticky) in both."""
+    from .jit_engines import round_bits_array
+
+    got = np.empty_like(reps)
+    with np.errstate(all="ignore"):
+        round_bits_array(reps, p, got)
+    return bool(((got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))).all())
+
+
 class _TableArith:
     """Values of a narrow format as integer codes 0 .. 2^bits - 1 (golden.formats codes) plus one code
     for NaN (2^bits, also for formats without a NaN code: golden's rounder keeps NaN); A(a + b) and
@@ -495,7 +516,11 @@ class _TableArith:
         reps = ((keys >> np.uint64(1)) << self.sh) | (keys & np.uint64(1))
         with np.errstate(all="ignore"):
             self.rnd_t = code_of(rnd(reps.view(np.float64)))
-        self.rnd_v = vals[self.rnd_t]  # the same table holding values (golden.jit_engines)
+        self.rnd_v = vals[self.rnd_t]  # the same table holding values
+        # what the compiled engine rounds with (golden.jit_engines.rnd): the branch-free arithmetic
+        # rounding, which vectorises, when it passes the check on every key; else the table's values
+        p = _round_params(fmt)
+        self.engine_rv = p if _rounds_like(p, reps.view(np.float64), self.rnd_v) else self.rnd_v
         with np.errstate(invalid="ignore", over="ignore"):
             self.add_t = self._table(vals[:, None] + vals[None, :])
             self.sub_t = self._table(vals[:, None] - vals[None, :])
@@ -672,7 +697,7 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
     if isinstance(ar, _F32Arith):
         engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out)
     else:
-        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], ar.rnd_v, ar.sh, ar.sticky_mask, out)
+        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], ar.engine_rv, ar.sh, ar.sticky_mask, out)
     return out
 
 

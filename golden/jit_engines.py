@@ -2,12 +2,14 @@
 
 golden.accumulate's sequential recurrences (golden/accumulate.py: step, finalize) in golden's order, on
 float64 values with every golden rounding A(.) done the way golden.fastsum documents it exact:
-  * FP32 accumulator (compensation FP32), `mode` 0: A(v) is the float64 -> float32 conversion (IEEE
+  * FP32 accumulator (compensation FP32): A(v) is the float64 -> float32 conversion (IEEE
     RNE, gradual underflow, overflow to Inf, NaN kept: golden's FP32 rounder, golden.fastsum.round_fp32).
     The operands of each + and - are FP32 values, so A(a +- b) of their float64 result is the float32
     operation itself (float64 keeps 53 >= 2 x 24 + 2 bits: the double rounding is innocuous).
-  * accumulators of <= 9 bits (compensation the same format), `mode` 1: A(v) is one lookup in the
-    rounding table golden.fastsum._TableArith built with golden's rounder (the value of the code
+  * accumulators of <= 9 bits (compensation the same format): A(v) is round_bits, golden.formats'
+    rounder's operations written branch-free (so the loops vectorise), with the format's constants
+    once golden.fastsum._TableArith has checked it against golden's rounding table on every key (which
+    proves it equal everywhere); failing that, one lookup in that table (the value of the code
     rnd_t[key], key = (float64 bits >> sh) * 2 + (any bit under sh set)).  golden's step rounds the
     float64 result of each + and -, which is what is rounded here.
 No fastmath: LLVM neither reassociates nor contracts the float64 operations.
@@ -53,6 +55,7 @@ def _bitcast(src, dst, doc: str):
 
 
 f64_bits = _bitcast(types.float64, types.uint64, "The bit pattern of a float64 as uint64.")
+bits_f64 = _bitcast(types.uint64, types.float64, "The float64 whose bit pattern is the uint64 x.")
 f32_bits = _bitcast(types.float32, types.uint32, "The bit pattern of a float32 as uint32.")
 bits_f32 = _bitcast(types.uint32, types.float32, "The float32 whose bit pattern is the uint32 x.")
 
@@ -106,8 +109,45 @@ def mx_values_loop(x, k, emax, table, sh, mask, out):  # pragma: no cover - comp
     return True
 
 
+@numba.njit(inline="always")
+def round_bits(v, p):  # pragma: no cover - compiled
+    """RNE of the float64 v into a narrow float format, by the operations of golden.formats.rounder
+    (normals: _round_bits_normal's add-and-mask on the bit pattern, unbounded exponent; below 2^emin:
+    _round_fixed_quantum's rint at the fixed quantum; then the overflow policy where the result exceeds
+    max (Inf included), NaN -> NaN), branch-free so that loops over it vectorise.  p = round_params(fmt):
+    (shift 52 - m, 2^(shift-1) - 1, bits of 2^emin, 2^(m - emin), 2^(emin - m), max, overflow value)
+    with the overflow value +Inf ('inf'), max ('saturate') or NaN ('nan') -- given the sign of v.
+    Not the rounding of record: golden.fastsum._TableArith checks it against golden's rounder on one
+    value of every class of float64 inputs (sign, exponent, kept and guard bits, sticky) before the
+    engine uses it, and the rounding depends on nothing else."""
+    sh, half_m1, mn_bits, up, down, mx, ovf = p
+    b = f64_bits(v)
+    a = b & np.uint64(0x7FFFFFFFFFFFFFFF)
+    rn = (b + half_m1 + ((b >> sh) & np.uint64(1))) & ~((np.uint64(1) << sh) - np.uint64(1))
+    rs = f64_bits(np.rint(v * up) * down)
+    # selects on bit patterns (all-ones / zero masks): no branches, so the loops around vectorise
+    r = _pick(a >= mn_bits, rn, rs)
+    r = _pick(abs(bits_f64(r)) > mx, f64_bits(np.copysign(ovf, v)), r)
+    return bits_f64(_pick(v != v, f64_bits(np.nan), r))
+
+
+@numba.njit(inline="always")
+def _pick(cond, x, y):  # pragma: no cover - compiled
+    """x if cond else y, for uint64 bit patterns, without a branch."""
+    m = np.uint64(0) - np.uint64(cond)
+    return (x & m) | (y & ~m)
+
+
+@numba.njit(cache=True, nogil=True)
+def round_bits_array(x, p, out):  # pragma: no cover - compiled
+    """out[i] = round_bits(x[i], p) (the check of round_params against golden's rounding table)."""
+    for i in range(x.size):
+        out[i] = round_bits(x[i], p)
+
+
 def rnd(v, rv, sh, sticky):  # pragma: no cover - replaced by the overload in compiled code
-    """golden's rounding A(v) into the accumulator: FP32 when rv is None, else the table lookup."""
+    """golden's rounding A(v) into the accumulator: FP32 when rv is None, round_bits when rv is its
+    constants (a tuple), else the table lookup (rv the table's values)."""
     raise NotImplementedError
 
 
@@ -124,6 +164,11 @@ def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
             return np.float64(np.float32(v))
 
         return f32
+    if isinstance(rv, types.BaseTuple):  # round_params: the checked arithmetic rounding
+        def arith(v, rv, sh, sticky):
+            return round_bits(v, rv)
+
+        return arith
 
     def table(v, rv, sh, sticky):
         b = f64_bits(v)
@@ -159,8 +204,8 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
     the sums j < row_n[i] are computed (out 0 for the others); n_terms: the number of elements T of
     every sum when X is given and >= 0 (X then holds the first X.shape[1] <= T of them and row_t <=
     X.shape[1]: the others are +0; a band of rows whose later blocks are all zero), else T = X.shape[1];
-    scheme a SCHEME_IDS number; rv None (FP32) or the rounding table's values, with sh and sticky
-    (uint64)."""
+    scheme a SCHEME_IDS number; rv None (FP32), round_bits' constants, or the rounding table's values
+    with sh and sticky (uint64)."""
     pre = X.shape[0] > 0
     if pre:
         L, T, M, N = X.shape

@@ -16,7 +16,7 @@ from golden.fastsum import (
     kulisch_exact_in_float64,
     mx_block_matmul,
 )
-from golden.formats import parse_format
+from golden.formats import parse_format, round_to
 from golden.mx import MXTensor, block_values, check_elem_k, mx_quantize
 
 from .conftest import same
@@ -630,3 +630,36 @@ def test_accumulate_values_row_lens(acc, scheme):
         accumulate_values(x, scheme, acc, row_lens=lens[:-1])
     with pytest.raises(ValueError, match="'row_lens'"):
         accumulate_values(x[0, 0], scheme, acc, row_lens=lens[:1])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("acc", ["E5M3-ieee", "E4M3", "E5M2", "E3M2", "E2M1", "E5M3"])
+def test_engine_arithmetic_rounding_is_golden_rounding(acc):
+    """The compiled engine's branch-free rounding (golden.jit_engines.round_bits) is used for every
+    table format (its construction check passed) and equals golden's rounder on random float64 values of
+    every magnitude, ties, the format's own values and midpoints, subnormals, overflow, +-0, Inf and NaN;
+    with one constant wrong the construction check rejects it and the engine keeps the table."""
+    import golden.fastsum as fs
+    from golden.formats import all_values
+    from golden.jit_engines import round_bits_array
+
+    f = parse_format(acc)
+    ar = fs._TableArith(f)
+    assert isinstance(ar.engine_rv, tuple)
+    rng = np.random.default_rng(8)
+    v = all_values(f)
+    v = v[np.isfinite(v)]
+    mids = (np.sort(v)[1:] + np.sort(v)[:-1]) / 2  # ties
+    x = np.concatenate([rng.standard_normal(20000) * np.exp2(rng.uniform(-40, 40, 20000)), v, mids,
+                        np.nextafter(mids, np.inf), np.nextafter(mids, -np.inf), [0.0, -0.0, np.inf, -np.inf, np.nan],
+                        [f.max_value * 1.01, -f.max_value * 1.2, 1e300, 5e-324]])
+    got = np.empty_like(x)
+    round_bits_array(x, ar.engine_rv, got)
+    assert same(got, round_to(x, f)).all(), x[~same(got, round_to(x, f))][:5]
+    keys = np.arange(1 << (14 + f.m), dtype=np.uint64)  # one representative per key, as _TableArith's
+    reps = (((keys >> np.uint64(1)) << ar.sh) | (keys & np.uint64(1))).view(np.float64)
+    assert fs._rounds_like(ar.engine_rv, reps, ar.rnd_v)
+    for i, wrong in ((5, f.max_value * 2), (0, np.uint64(53 - f.m)), (3, 2.0 ** (f.m - f.emin + 1))):
+        p = list(ar.engine_rv)
+        p[i] = wrong
+        assert not fs._rounds_like(tuple(p), reps, ar.rnd_v), i
