@@ -711,43 +711,38 @@ _COMPILED_ROWS = 256  # sums per compiled call of _engine_values: a cache-sized 
 def _engine_values(x: np.ndarray, scheme: str, ar, order: str) -> np.ndarray:
     n = x.shape[-1]
     flat = x.reshape(-1, n)
+    if order != "pairwise":
+        return _engine_values_rows(flat[None], scheme, ar, np.full(flat.shape[0], n, np.int64)).reshape(x.shape[:-1])
     out = np.empty(flat.shape[0])
     with np.errstate(all="ignore"):
-        if order == "pairwise":
-            for lo in range(0, flat.shape[0], _ENGINE_ROWS):
-                xt = ar.enc(np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T))  # (n, rows)
-                out[lo : lo + _ENGINE_ROWS] = ar.dec(_run_pairwise(scheme, ar, xt))
-        else:  # element t of sum j is x[j, t]: the engine reads x in place through a transposed view, a
-            # few rows at a time (the rows' cache lines stay in cache while it steps along them)
-            for lo in range(0, flat.shape[0], _COMPILED_ROWS):
-                xt = flat[lo : lo + _COMPILED_ROWS].T[None, :, None]  # (1, n, 1, rows), strided
-                out[lo : lo + _COMPILED_ROWS] = _compiled_dot(None, None, 1, False, scheme, ar, X=xt)[0, 0]
+        for lo in range(0, flat.shape[0], _ENGINE_ROWS):
+            xt = ar.enc(np.ascontiguousarray(flat[lo : lo + _ENGINE_ROWS].T))  # (n, rows)
+            out[lo : lo + _ENGINE_ROWS] = ar.dec(_run_pairwise(scheme, ar, xt))
     return out.reshape(x.shape[:-1])
 
 
 def _engine_values_rows(x: np.ndarray, scheme: str, ar, row_lens: np.ndarray) -> np.ndarray:
     """_engine_values (sequential order) of x (..., M, n) whose row i is +0 from row_lens[i] on (checked
-    per run of rows with the same limit): each run is read in place up to its limit, _COMPILED_ROWS rows
-    at a time over every leading index (engine: l = leading index, sums j = rows), and the rest of its
-    elements are the engine's +0 tail (n_terms = n)."""
+    per run of rows with the same limit; where it fails the run is read in full).  Element t of sum
+    (l, i) is x[l, i, t]: the engine reads x in place through a transposed view (l = leading index, sums
+    j = rows), _COMPILED_ROWS rows at a time (their cache lines stay in cache while it steps along
+    them), each run up to its limit, and the rest of a run's elements are the engine's +0 tail."""
     M, n = x.shape[-2:]
     x3 = x.reshape(-1, M, n)
     out = np.empty(x3.shape[:2])
     lims = np.minimum(row_lens, n)
+    cuts = (np.flatnonzero(np.diff(lims)) + 1).tolist()
     one = np.zeros(1, np.int64)
     with np.errstate(all="ignore"):
-        r0 = 0
-        while r0 < M:
-            r1 = r0 + 1
-            while r1 < M and r1 - r0 < _COMPILED_ROWS and lims[r1] == lims[r0]:
-                r1 += 1
-            lim = int(lims[r0])
-            if lim < n and np.any(x3[:, r0:r1, lim:].view(np.int64)):  # not all +0 past the limit
+        for a, b in zip([0, *cuts], [*cuts, M]):
+            lim = int(lims[a])
+            if lim < n and np.any(x3[:, a:b, lim:].view(np.int64)):  # not all +0 past the limit
                 lim = n
             one[0] = lim
-            X = x3[:, r0:r1, :lim].transpose(0, 2, 1)[:, :, None, :]  # (L, lim, 1, rows), strided
-            out[:, r0:r1] = _compiled_dot(None, None, 1, False, scheme, ar, X=X, row_t=one, n_terms=n)[:, 0, :]
-            r0 = r1
+            for r0 in range(a, b, _COMPILED_ROWS):
+                r1 = min(b, r0 + _COMPILED_ROWS)
+                X = x3[:, r0:r1, :lim].transpose(0, 2, 1)[:, :, None, :]  # (L, lim, 1, rows), strided
+                out[:, r0:r1] = _compiled_dot(None, None, 1, False, scheme, ar, X=X, row_t=one, n_terms=n)[:, 0, :]
     return out.reshape(x.shape[:-1])
 
 
