@@ -668,13 +668,15 @@ _ENGINE_ROWS = 8192  # sums per pass: the state arrays of a pass stay in cache a
 
 def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero: bool, scheme: str, ar,
                   X: np.ndarray | None = None, row_t: np.ndarray | None = None,
-                  row_n: np.ndarray | None = None, n_terms: int | None = None) -> np.ndarray:
+                  row_n: np.ndarray | None = None, n_terms: int | None = None, out: np.ndarray | None = None,
+                  i0: int = 0) -> np.ndarray:
     """golden's sequential recurrence, compiled (golden.jit_engines.engine), in the engine `ar`'s
     representation, over the elements x[l, i, t, j] = sum_u A[l, i, tk+u] B[l, tk+u, j] (A (L, M, K),
     B (L, K, N) float64) or, given X (L, T, M, N), x[l, i, t, j] = X[l, t, i, j]; elements t >= row_t[i]
     are +0 instead and only sums j < row_n[i] are computed (the others 0); row_t / row_n (M,) default to
     all.  n_terms (with X): every sum has n_terms >= X.shape[1] elements, those past X's are +0 (row_t
-    must then be given, each <= X.shape[1]).  Returns (L, M, N) float64 results."""
+    must then be given, each <= X.shape[1]).  Returns (L, M, N) float64 results, or writes them to rows
+    i0 .. i0 + M - 1 of `out` (L, >= i0 + M, >= N) float64, C-contiguous, zeros past N, and returns it."""
     from .jit_engines import SCHEME_IDS, engine
 
     if X is None:
@@ -687,7 +689,10 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
         X = np.asarray(X, dtype=np.float64)  # any strides: the engine indexes X[l, t, i, j]
         A = B = _NO_OPERANDS
         shape = (X.shape[0], X.shape[2], X.shape[3])
-    out = np.empty(shape)
+    if out is None:
+        out = np.empty(shape)
+    elif out.shape[0] != shape[0] or out.shape[1] < i0 + shape[1] or out.shape[2] < shape[2]:
+        raise ValueError("out too small")  # pragma: no cover - internal misuse
     M = shape[1]
     if n_terms is not None and (row_t is None or n_terms < X.shape[1] or np.max(row_t, initial=0) > X.shape[1]):
         raise ValueError("n_terms needs row_t <= X.shape[1] <= n_terms")  # pragma: no cover - internal misuse
@@ -695,9 +700,10 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
     row_n = np.full(M, shape[2], np.int64) if row_n is None else np.ascontiguousarray(row_n, dtype=np.int64)
     nt = -1 if n_terms is None else n_terms
     if isinstance(ar, _F32Arith):
-        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out)
+        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out, i0)
     else:
-        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], ar.engine_rv, ar.sh, ar.sticky_mask, out)
+        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], ar.engine_rv, ar.sh, ar.sticky_mask, out,
+               i0)
     return out
 
 
@@ -908,6 +914,7 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
         return _compiled_dot(A, B, k, True, scheme, ar, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
     nb = K // k
     L = A.shape[0]
+    B = np.ascontiguousarray(B)  # B quantised along K comes transposed: row-major blocks multiply faster
     a4, b4 = A.reshape(-1, M, nb, k).transpose(0, 2, 1, 3), B.reshape(-1, nb, k, N)  # (L, nb, M, k), (L, nb, k, N)
     rt = np.full(M, nb, np.int64) if row_t is None else np.minimum(row_t, nb)
     rn = np.full(M, N, np.int64) if row_n is None else np.minimum(row_n, N)
@@ -924,9 +931,8 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
         hb = buf[: L * tb * (r1 - r0) * nn].reshape(L, tb, r1 - r0, nn)
         if tb:
             np.matmul(a4[:, :tb, r0:r1], b4[:, :tb, :, :nn], out=hb)  # the engine adds 0.0 (plus_zero)
-        out[:, r0:r1, :nn] = _compiled_dot(None, None, k, True, scheme, ar, X=hb, row_t=rt[r0:r1], row_n=rn[r0:r1],
-                                           n_terms=nb)
-        out[:, r0:r1, nn:] = 0.0
+        _compiled_dot(None, None, k, True, scheme, ar, X=hb, row_t=rt[r0:r1], row_n=rn[r0:r1], n_terms=nb, out=out,
+                      i0=r0)
     return out.reshape(*lead, M, N)
 
 

@@ -193,15 +193,15 @@ def differs(a, b):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
-def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky, out):  # pragma: no cover - compiled
+def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky, out, i0):  # pragma: no cover - compiled
     """The loop: A (L, M, K), B (L, K, N) float64 operands (float32 for an FP32 accumulator's product
     sums: float32 products and sums are the FP32 roundings themselves), or (when X is not empty) the elements
     themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]) (A(X + 0.0) with
-    plus_zero: block sums, a zero sum +0); out (L, M, N)
-    float64 results.  row_t, row_n (M,) int64: sum (l, i, j) takes its elements t < row_t[i] as above
+    plus_zero: block sums, a zero sum +0); out (L, >= i0 + M, N') float64: sum (l, i, j) goes to
+    out[l, i0 + i, j] (a band of rows of a larger result), N' >= N.  row_t, row_n (M,) int64: sum (l, i, j) takes its elements t < row_t[i] as above
     and +0 for the others (A(+0) = +0 in every format: blocks of A that are known to be zero; those
     steps stop once a step leaves every state of the row unchanged, a fixed point), and only
-    the sums j < row_n[i] are computed (out 0 for the others); n_terms: the number of elements T of
+    the sums j < row_n[i] are computed (out 0 for the others, up to N'); n_terms: the number of elements T of
     every sum when X is given and >= 0 (X then holds the first X.shape[1] <= T of them and row_t <=
     X.shape[1]: the others are +0; a band of rows whose later blocks are all zero), else T = X.shape[1];
     scheme a SCHEME_IDS number; rv None (FP32), round_bits' constants, or the rounding table's values
@@ -309,13 +309,14 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
                             break
                     if fixed:
                         break
-            for j in range(N, out.shape[2]):
-                out[l, i, j] = 0.0
+            o = out[l, i0 + i]
+            for j in range(N, o.shape[0]):
+                o[j] = 0.0
             for j in range(N):
                 if scheme <= 1:
-                    out[l, i, j] = s[j]
+                    o[j] = s[j]
                 elif scheme == 5:
-                    out[l, i, j] = rnd(s[j] + rnd(c[j] + cc[j], rv, sh, sticky), rv, sh, sticky)
+                    o[j] = rnd(s[j] + rnd(c[j] + cc[j], rv, sh, sticky), rv, sh, sticky)
                 else:
-                    out[l, i, j] = rnd(s[j] + c[j], rv, sh, sticky)
+                    o[j] = rnd(s[j] + c[j], rv, sh, sticky)
 
