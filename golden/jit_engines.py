@@ -230,7 +230,18 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
             cc[:] = 0.0
             ti = min(row_t[i], T)
             N = min(row_n[i], n_full)
+            z = 0.0 if plus_zero else -0.0  # X + z: + 0.0 makes a zero block sum +0; + -0.0 changes nothing
             for t in range(T):
+                if scheme == 0 and t < ti and (pre or (k == 1 and not plus_zero)):
+                    # naive: element and step in one pass, the same two roundings as below
+                    if pre:
+                        for j in range(N):
+                            s[j] = rnd(s[j] + rnd(X[l, t, i, j] + z, rv, sh, sticky), rv, sh, sticky)
+                    else:
+                        a = A[l, i, t]
+                        for j in range(N):
+                            s[j] = rnd(s[j] + rnd(a * B[l, t, j], rv, sh, sticky), rv, sh, sticky)
+                    continue
                 if t >= ti:
                     x[:N] = 0.0
                     s0[:N] = s[:N]
