@@ -316,19 +316,19 @@ def _mx_parts(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False):
     xm = np.moveaxis(x, ax, -1)
     with np.errstate(over="ignore", invalid="ignore"):
         x32 = np.ascontiguousarray(xm, dtype=np.float32)
-    amax = _block_absmax(x32.reshape(*xm.shape[:-1], -1, k))
+    amax = _block_absmax(x32.reshape(*xm.shape[:-1], n // k, k))
     if not np.isfinite(amax).all():  # NaN / Inf inputs (or beyond float32): the reference itself
         return None
     use32 = _fits_f32(f) and float(amax.max(initial=0.0)) < 2.0**100 and (xm.dtype == np.float32 or np.array_equal(x32, xm))
     if not use32:
-        amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)).max(axis=-1)
+        amax = np.abs(np.asarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], n // k, k)).max(axis=-1)
     s = shared_exponent(amax.astype(np.float64), f, scale_rule)[..., None]
     if use32:
-        xb = x32.reshape(*xm.shape[:-1], -1, k)
+        xb = x32.reshape(*xm.shape[:-1], n // k, k)
         # the scaling is exact in float32: a power of two, no overflow, results of >= 2^-149 granularity
         el = _round_f32_lookup(xb * _pow2(-s).astype(np.float32), _sat(f))
     else:
-        xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], -1, k)
+        xb = np.ascontiguousarray(xm, dtype=np.float64).reshape(*xm.shape[:-1], n // k, k)
         el = rounder(_sat(f))(xb * _pow2(-s))
     return f, ax, xm.shape, el, s, use32
 
@@ -734,8 +734,10 @@ def _engine_values_rows(x: np.ndarray, scheme: str, ar, row_lens: np.ndarray) ->
     j = rows), _COMPILED_ROWS rows at a time (their cache lines stay in cache while it steps along
     them), each run up to its limit, and the rest of a run's elements are the engine's +0 tail."""
     M, n = x.shape[-2:]
-    x3 = x.reshape(-1, M, n)
+    x3 = x.reshape(math.prod(x.shape[:-2]), M, n)
     out = np.empty(x3.shape[:2])
+    if out.size == 0:
+        return out.reshape(x.shape[:-1])
     lims = np.minimum(row_lens, n)
     cuts = (np.flatnonzero(np.diff(lims)) + 1).tolist()
     one = np.zeros(1, np.int64)
@@ -779,8 +781,8 @@ def product_sum_values(a, b, scheme: str = "naive", acc: FloatFormat | str = "FP
             out[..., rs, :] = accumulate_values(a[..., rs, None, :] * bt[..., None, :, :], scheme, cfg.acc,
                                                 cfg.comp, order)
         return _zero_past(out, row_cols)
-    A = np.broadcast_to(a, (*lead, M, K)).reshape(-1, M, K)
-    B = np.broadcast_to(b, (*lead, K, N)).reshape(-1, K, N)
+    A = np.broadcast_to(a, (*lead, M, K)).reshape(math.prod(lead), M, K)
+    B = np.broadcast_to(b, (*lead, K, N)).reshape(math.prod(lead), K, N)
     if isinstance(ar, _F32Arith):  # float32 operands: the engine multiplies and sums in float32
         with np.errstate(over="ignore", invalid="ignore"):
             A32, B32 = A.astype(np.float32), B.astype(np.float32)
@@ -908,14 +910,14 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
     the outputs computed (the rest 0); each band's matmul runs up to its rows' largest limits."""
     lead = np.broadcast_shapes(va.shape[:-2], vb.shape[:-2])
     M, K, N = va.shape[-2], va.shape[-1], vb.shape[-1]
-    A = np.broadcast_to(va, (*lead, M, K)).reshape(-1, M, K)
-    B = np.broadcast_to(vb, (*lead, K, N)).reshape(-1, K, N)
+    L = math.prod(lead)
+    A = np.broadcast_to(va, (*lead, M, K)).reshape(L, M, K)
+    B = np.broadcast_to(vb, (*lead, K, N)).reshape(L, K, N)
     if k < _BLAS_MIN_K:
         return _compiled_dot(A, B, k, True, scheme, ar, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
     nb = K // k
-    L = A.shape[0]
     B = np.ascontiguousarray(B)  # B quantised along K comes transposed: row-major blocks multiply faster
-    a4, b4 = A.reshape(-1, M, nb, k).transpose(0, 2, 1, 3), B.reshape(-1, nb, k, N)  # (L, nb, M, k), (L, nb, k, N)
+    a4, b4 = A.reshape(L, M, nb, k).transpose(0, 2, 1, 3), B.reshape(L, nb, k, N)  # (L, nb, M, k), (L, nb, k, N)
     rt = np.full(M, nb, np.int64) if row_t is None else np.minimum(row_t, nb)
     rn = np.full(M, N, np.int64) if row_n is None else np.minimum(row_n, N)
     out = np.empty((L, M, N))

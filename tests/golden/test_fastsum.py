@@ -663,3 +663,24 @@ def test_engine_arithmetic_rounding_is_golden_rounding(acc):
         p = list(ar.engine_rv)
         p[i] = wrong
         assert not fs._rounds_like(tuple(p), reps, ar.rnd_v), i
+
+
+@pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee"])
+def test_accumulate_values_no_sums(acc):
+    """No sums at all (a zero-length batch axis, or no rows) gives an empty result of the batch shape."""
+    assert accumulate_values(np.zeros((0, 7)), "kahan", acc).shape == (0,)
+    assert accumulate_values(np.zeros((3, 0, 7)), "naive", acc).shape == (3, 0)
+    assert accumulate_values(np.zeros((2, 0, 5)), "naive", acc, row_lens=np.zeros(0, np.int64)).shape == (2, 0)
+
+
+@pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee"])
+@pytest.mark.parametrize("k", [4, 32])
+def test_matmuls_of_empty_operands(acc, k):
+    """mx_matmul_values and product_sum_values with no batch, no rows or no columns return an empty
+    result of the right shape (as golden's mx_quantize does for empty input), not a reshape error."""
+    from golden.fastsum import mx_matmul_values, product_sum_values
+
+    for sa, sb in [((0, 4, 64), (0, 64, 5)), ((2, 0, 64), (2, 64, 5)), ((2, 4, 64), (2, 64, 0))]:
+        want = (sa[0], sa[1], sb[2])
+        assert mx_matmul_values(np.ones(sa), np.ones(sb), "E4M3", "E4M3", k, "kahan", acc).shape == want
+        assert product_sum_values(np.ones(sa), np.ones(sb), "naive", acc).shape == want
