@@ -114,11 +114,12 @@ def round_bits(v, p):  # pragma: no cover - compiled
     """RNE of the float64 v into a narrow float format, by the operations of golden.formats.rounder
     (normals: _round_bits_normal's add-and-mask on the bit pattern, unbounded exponent; below 2^emin:
     _round_fixed_quantum's rint at the fixed quantum; then the overflow policy where the result exceeds
-    max (Inf included), NaN -> NaN), branch-free so that loops over it vectorise.  p = round_params(fmt):
+    max (Inf included), NaN -> NaN), branch-free so that loops over it vectorise.  p =
+    golden.fastsum._round_params(fmt):
     (shift 52 - m, 2^(shift-1) - 1, bits of 2^emin, 2^(m - emin), 2^(emin - m), max, overflow value)
     with the overflow value +Inf ('inf'), max ('saturate') or NaN ('nan') -- given the sign of v.
-    Not the rounding of record: golden.fastsum._TableArith checks it against golden's rounder on one
-    value of every class of float64 inputs (sign, exponent, kept and guard bits, sticky) before the
+    Not the rounding of record: golden.fastsum._rounds_like checks it against golden's rounding table
+    on one value of every class of float64 inputs (sign, exponent, kept and guard bits, sticky) before the
     engine uses it, and the rounding depends on nothing else."""
     sh, half_m1, mn_bits, up, down, mx, ovf = p
     b = f64_bits(v)
@@ -140,7 +141,7 @@ def _pick(cond, x, y):  # pragma: no cover - compiled
 
 @numba.njit(cache=True, nogil=True)
 def round_bits_array(x, p, out):  # pragma: no cover - compiled
-    """out[i] = round_bits(x[i], p) (the check of round_params against golden's rounding table)."""
+    """out[i] = round_bits(x[i], p) (for golden.fastsum._rounds_like, the check against golden's rounding table)."""
     for i in range(x.size):
         out[i] = round_bits(x[i], p)
 
@@ -164,7 +165,7 @@ def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
             return np.float64(np.float32(v))
 
         return f32
-    if isinstance(rv, types.BaseTuple):  # round_params: the checked arithmetic rounding
+    if isinstance(rv, types.BaseTuple):  # golden.fastsum._round_params: the checked arithmetic rounding
         def arith(v, rv, sh, sticky):
             return round_bits(v, rv)
 
@@ -216,6 +217,7 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
         N = B.shape[2]
         T = K // k
     n_full = N
+    z = 0.0 if plus_zero else -0.0  # X + z: + 0.0 makes a zero MX block sum +0; + -0.0 changes nothing
     s = np.empty(N, A.dtype)  # float32 operands (FP32 product sums): float32 state and operations
     c = np.empty(N, A.dtype)
     cc = np.empty(N, A.dtype)
@@ -230,7 +232,6 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
             cc[:] = 0.0
             ti = min(row_t[i], T)
             N = min(row_n[i], n_full)
-            z = 0.0 if plus_zero else -0.0  # X + z: + 0.0 makes a zero block sum +0; + -0.0 changes nothing
             for t in range(T):
                 if scheme == 0 and t < ti and (pre or (k == 1 and not plus_zero)):
                     # naive: element and step in one pass, the same two roundings as below
@@ -247,12 +248,9 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
                     s0[:N] = s[:N]
                     c0[:N] = c[:N]
                     cc0[:N] = cc[:N]
-                elif pre and plus_zero:  # MX block sums from a matmul: + 0.0 makes a zero sum +0
-                    for j in range(N):
-                        x[j] = rnd(X[l, t, i, j] + 0.0, rv, sh, sticky)
                 elif pre:
                     for j in range(N):
-                        x[j] = rnd(X[l, t, i, j], rv, sh, sticky)
+                        x[j] = rnd(X[l, t, i, j] + z, rv, sh, sticky)
                 elif k == 1 and not plus_zero:
                     a = A[l, i, t]
                     for j in range(N):

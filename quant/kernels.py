@@ -340,7 +340,7 @@ def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> 
             bands = None
     s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk, row_cols=row_cols))
     e, _ = _softmax_parts(s, allowed, cfg, bands=bands, masked=masked)
-    denom = reduce_last(e, cfg.acc_sum, row_lens=row_cols if e.ndim >= 2 else None)  # +0 past each band's keys
+    denom = reduce_last(e, cfg.acc_sum, row_lens=row_cols)  # e is +0 past each band's last key
     with np.errstate(divide="ignore", invalid="ignore"):
         if e.flags.c_contiguous and e.dtype == np.float64:
             divide_fp32_inplace(e, denom)  # = _F32(e / denom[..., None]), one pass (tests/quant/test_fused.py)
