@@ -2,8 +2,8 @@
 best of N):
 
   1. one attention call: exact-mode emulation vs plain attention (torch sdpa; also the eager
-     matmul-softmax-matmul formulation), real SmolLM2 shapes, random Q, K, V (target <= 10x); every
-     row is timed in alternation with the others (one call of each per round, best of the rounds), with
+     matmul-softmax-matmul formulation), real SmolLM2 shapes (9 query heads sharing 3 key-value
+     heads), random Q, K, V (target <= 10x); every row is timed in alternation with the others (one call of each per round, best of the rounds), with
      Python's cyclic garbage collector paused while timing, as timeit does
   2. one model forward (the shipped SmolLM2, ctx tokens): exact mode vs unpatched
   3. one model forward: statistical mode vs unpatched (target <= 1.5x); the unpatched and statistical
@@ -96,9 +96,11 @@ def main() -> None:
     ids = torch.tensor([tok(resolve_text())["input_ids"][: a.ctx]])
     c = model.config
     H, D = c.num_attention_heads, c.head_dim if getattr(c, "head_dim", None) else c.hidden_size // c.num_attention_heads
+    Hkv = getattr(c, "num_key_value_heads", None) or H
     S = a.ctx
     rng = np.random.default_rng(0)
-    q, k, v = (rng.standard_normal((1, H, S, D)).astype(np.float32) for _ in range(3))
+    # the model's own shapes: H query heads sharing Hkv key / value heads (grouped-query attention)
+    q, k, v = (rng.standard_normal((1, h, S, D)).astype(np.float32) for h in (H, Hkv, Hkv))
     tq, tk, tv = (torch.from_numpy(x) for x in (q, k, v))
     q64, k64, v64 = (x.astype(np.float64) for x in (q, k, v))
     allowed = np.tril(np.ones((S, S), bool))[None, None]
@@ -111,17 +113,25 @@ def main() -> None:
     except ValueError:
         em, em_name = _StandInErrorModel(), "stand-in error model (shipped one absent)"
 
-    print(f"quant benchmark: SmolLM2-135M, {S} tokens, {H} heads x head_dim {D}, 1 torch and 1 BLAS thread, CPU s (best of {a.repeat})")
+    print(f"quant benchmark: SmolLM2-135M, {S} tokens, {H} query heads / {Hkv} key-value heads x head_dim {D}, "
+          f"1 torch and 1 BLAS thread, CPU s (best of {a.repeat})")
     # one attention call is short: best of max(20, 4 x repeat) rounds, so that every row reaches its
     # floor; the rows are timed in alternation (one call of each per round)
     n_call = max(20, 4 * a.repeat)
     causal_bias = torch.triu(torch.full((S, S), float("-inf")), 1)
 
-    def eager():  # transformers' eager_attention_forward: matmul, additive causal mask, fp32 softmax, matmul
-        w = torch.matmul(tq, tk.transpose(2, 3)) * D**-0.5 + causal_bias
-        return torch.matmul(torch.softmax(w, dim=-1, dtype=torch.float32), tv)
+    n_rep = H // Hkv
 
-    calls = {"sdpa": lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True),
+    def repeat_kv(x):  # transformers' repeat_kv
+        return x if n_rep == 1 else x[:, :, None].expand(1, Hkv, n_rep, S, D).reshape(1, H, S, D)
+
+    def eager():  # transformers' eager_attention_forward: repeat_kv, matmul, additive causal mask, fp32 softmax, matmul
+        w = torch.matmul(tq, repeat_kv(tk).transpose(2, 3)) * D**-0.5 + causal_bias
+        return torch.matmul(torch.softmax(w, dim=-1, dtype=torch.float32), repeat_kv(tv))
+
+    # transformers' sdpa_attention_forward without a mask on the CPU: is_causal and enable_gqa
+    calls = {"sdpa": lambda: torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, is_causal=True,
+                                                                                enable_gqa=n_rep > 1),
              "eager": eager}
     for name, kw in exact_configs.items():
         cfg = AttnConfig(mode="exact", **kw)

@@ -911,28 +911,34 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
     lead = np.broadcast_shapes(va.shape[:-2], vb.shape[:-2])
     M, K, N = va.shape[-2], va.shape[-1], vb.shape[-1]
     L = math.prod(lead)
-    A = np.broadcast_to(va, (*lead, M, K)).reshape(L, M, K)
-    B = np.broadcast_to(vb, (*lead, K, N)).reshape(L, K, N)
     if k < _BLAS_MIN_K:
+        A = np.broadcast_to(va, (*lead, M, K)).reshape(L, M, K)
+        B = np.broadcast_to(vb, (*lead, K, N)).reshape(L, K, N)
         return _compiled_dot(A, B, k, True, scheme, ar, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
     nb = K // k
-    B = np.ascontiguousarray(B)  # B quantised along K comes transposed: row-major blocks multiply faster
-    a4, b4 = A.reshape(L, M, nb, k).transpose(0, 2, 1, 3), B.reshape(L, nb, k, N)  # (L, nb, M, k), (L, nb, k, N)
+    # the block matmuls broadcast the leading axes themselves (a B shared by several A, such as one KV
+    # head's by its query heads, is neither copied per A nor quantised more than once); B quantised
+    # along K comes transposed: row-major blocks multiply faster
+    B = np.ascontiguousarray(vb)
+    a4 = np.swapaxes(va.reshape(*va.shape[:-1], nb, k), -3, -2)  # (..., nb, M, k)
+    b4 = B.reshape(*B.shape[:-2], nb, k, N)  # (..., nb, k, N)
     rt = np.full(M, nb, np.int64) if row_t is None else np.minimum(row_t, nb)
     rn = np.full(M, N, np.int64) if row_n is None else np.minimum(row_n, N)
+    starts = np.arange(0, M, _BAND_ROWS)
+    band_t, band_n = np.maximum.reduceat(rt, starts).tolist(), np.maximum.reduceat(rn, starts).tolist()
     out = np.empty((L, M, N))
     # band by band: a band's block sums go to one reused buffer that the engine reads while it is still in
     # cache (the whole (L, nb, M, N) array of them would go through memory twice)
     buf = np.empty(L * nb * min(M, _BAND_ROWS) * N)
-    for r0 in range(0, M, _BAND_ROWS):
+    for r0, tb, nn in zip(starts.tolist(), band_t, band_n):
         r1 = min(M, r0 + _BAND_ROWS)
-        tb, nn = int(rt[r0:r1].max()), int(rn[r0:r1].max())
         if nn == 0:
             out[:, r0:r1] = 0.0
             continue
         hb = buf[: L * tb * (r1 - r0) * nn].reshape(L, tb, r1 - r0, nn)
         if tb:
-            np.matmul(a4[:, :tb, r0:r1], b4[:, :tb, :, :nn], out=hb)  # the engine adds 0.0 (plus_zero)
+            np.matmul(a4[..., :tb, r0:r1, :], b4[..., :tb, :, :nn], out=hb.reshape(*lead, tb, r1 - r0, nn))
+            # (the engine adds 0.0: plus_zero)
         _compiled_dot(None, None, k, True, scheme, ar, X=hb, row_t=rt[r0:r1], row_n=rn[r0:r1], n_terms=nb, out=out,
                       i0=r0)
     return out.reshape(*lead, M, N)

@@ -315,6 +315,22 @@ def _repeat_kv(x: np.ndarray, heads: int) -> np.ndarray:
     return x if n_rep == 1 else np.repeat(x, n_rep, axis=1)
 
 
+def _dot_heads(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec, row_cols=None,
+               row_blocks=None) -> np.ndarray:
+    """dot_exact(a, _repeat_kv(b, heads of a), ...) without repeating b: a (B, H, M, K), b (B, Hkv, K, N)
+    with Hkv dividing H; a's heads as (B, Hkv, n_rep, M, K) against b as (B, Hkv, 1, K, N), broadcast
+    (head h = n_rep g + r uses KV head g, as repeat_kv).  Each output element is the same golden dot
+    product of its row of A and column of B either way (B's MX blocks run along K within one column of
+    one KV head, so quantising b once gives every repeated head's values); B is quantised n_rep times
+    less often and not copied per head."""
+    B, H, M, K = a.shape
+    hk = b.shape[1]
+    if hk == H:
+        return dot_exact(a, b, st, spec, row_cols=row_cols, row_blocks=row_blocks)
+    c = dot_exact(a.reshape(B, hk, H // hk, M, K), b[:, ::-1, None], st, spec, row_cols=row_cols, row_blocks=row_blocks)
+    return c.reshape(B, H, M, c.shape[-1])
+
+
 def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> np.ndarray:
     """Exact-mode attention output (B, H, Sq, D), float64 values in acc_pv's format.
 
@@ -324,7 +340,8 @@ def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> 
     so its all-zero MX blocks enter golden's recurrence as the +0 block values they are without being
     multiplied (golden.fastsum.mx_matmul_values checks that claim).  The denominators and every
     recurrence still run over all keys, in golden's order."""
-    k, v = _repeat_kv(k, q.shape[1]), _repeat_kv(v, q.shape[1])
+    _check_kv_heads(k, q.shape[1])
+    _check_kv_heads(v, q.shape[1])
     B, H, Sq, Sk = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
     bands = masked = None
     row_cols = row_blocks = None
@@ -338,7 +355,7 @@ def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> 
                 row_blocks = -(-row_cols // cfg.pv.k)
         else:
             bands = None
-    s = _scores(q, k, scaling, bias, lambda a, b: dot_exact(a, b, cfg.qk, cfg.acc_qk, row_cols=row_cols))
+    s = _scores(q, k, scaling, bias, lambda a, b: _dot_heads(a, b, cfg.qk, cfg.acc_qk, row_cols=row_cols))
     e, _ = _softmax_parts(s, allowed, cfg, bands=bands, masked=masked)
     denom = reduce_last(e, cfg.acc_sum, row_lens=row_cols)  # e is +0 past each band's last key
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -347,7 +364,7 @@ def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> 
             p = e
         else:
             p = _F32(e / denom[..., None])
-    return dot_exact(p, v, cfg.pv, cfg.acc_pv, row_blocks=row_blocks)
+    return _dot_heads(p, v, cfg.pv, cfg.acc_pv, row_blocks=row_blocks)
 
 
 # ---------------------------------------------------------------------- statistical mode

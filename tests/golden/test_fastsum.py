@@ -553,6 +553,15 @@ def test_mx_matmul_values_row_limits(k, acc, scheme):
     full_p = product_sum_values(A, B, scheme, acc)
     got_p = product_sum_values(A, B, scheme, acc, row_cols=cols)
     assert same(got_p[..., keep], full_p[..., keep]).all() and (got_p[..., ~keep] == 0).all()
+    # a B shared by several A (leading axes broadcast, as one KV head's by its query heads): each A
+    # gives what it gives alone
+    A2 = np.stack([A, A * 0.5], axis=1)  # (2, 2, M, K): two A with the same zero blocks, one B each
+    got = mx_matmul_values(A2, B[:, None], "E4M3", "E4M3", k, scheme, acc, row_blocks=blocks, row_cols=cols)
+    assert got.shape == (2, 2, M, N)
+    assert same(got[:, 0][..., keep], full[..., keep]).all() and (got[..., ~keep] == 0).all()
+    for h in range(2):
+        alone = mx_matmul_values(A2[:, h], B, "E4M3", "E4M3", k, scheme, acc, row_blocks=blocks, row_cols=cols)
+        assert same(got[:, h], alone).all(), h
     with pytest.raises(ValueError, match="'row_cols'"):
         mx_matmul_values(A, B, "E4M3", "E4M3", k, scheme, acc, row_cols=cols[:-1])
     with pytest.raises(ValueError, match="'row_blocks'"):

@@ -238,6 +238,16 @@ def test_grouped_kv_heads_are_repeated_after_quantisation():
                      acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"})
     assert bits_equal(kernels.attention_exact(q, k, v, 0.25, causal(S), None, cfg),
                       kernels.attention_exact(q, kr, vr, 0.25, causal(S), None, cfg))
+    # long enough for bands of query rows (the block matmuls broadcast K / V over their query heads)
+    S2 = 80
+    q2, k2, v2 = rand32(rng, (2, 6, S2, D), 2.0), rand32(rng, (2, 2, S2, D), 2.0), rand32(rng, (2, 2, S2, D))
+    for kw in (dict(qk={"elem": "E4M3", "k": 16}, pv={"elem": "E4M3", "k": 8}),
+               dict(qk={"elem": "E2M1", "k": 8}, pv={"elem": "E4M3", "k": 16},
+                    acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"}), dict()):
+        c2 = AttnConfig(**kw)
+        assert bits_equal(kernels.attention_exact(q2, k2, v2, 0.25, causal(S2), None, c2),
+                          kernels.attention_exact(q2, np.repeat(k2, 3, axis=1), np.repeat(v2, 3, axis=1), 0.25,
+                                                  causal(S2), None, c2)), kw
     st = AttnConfig(mode="statistical", **{f: getattr(cfg, f) for f in ("qk", "pv", "acc_pv")})
     a = kernels.attention_statistical(q, k, v, 0.25, causal(S), None, st, None, np.random.default_rng(0))
     b = kernels.attention_statistical(q, kr, vr, 0.25, causal(S), None, st, None, np.random.default_rng(0))
