@@ -3,8 +3,9 @@ best of N):
 
   1. one attention call: exact-mode emulation vs plain attention (torch sdpa; also the eager
      matmul-softmax-matmul formulation), real SmolLM2 shapes (9 query heads sharing 3 key-value
-     heads), random Q, K, V (target <= 10x); every row is timed in alternation with the others (one call of each per round, best of the rounds), with
-     Python's cyclic garbage collector paused while timing, as timeit does
+     heads), random Q, K, V (target <= 10x); every row is timed in alternation with the others (one
+     call of each per round, best of the rounds), with Python's cyclic garbage collector paused while
+     timing, as timeit does
   2. one model forward (the shipped SmolLM2, ctx tokens): exact mode vs unpatched
   3. one model forward: statistical mode vs unpatched (target <= 1.5x); the unpatched and statistical
      forwards are timed in alternation (best of --repeat rounds), so load changes hit both alike
