@@ -327,7 +327,7 @@ def _dot_heads(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec, row
     hk = b.shape[1]
     if hk == H:
         return dot_exact(a, b, st, spec, row_cols=row_cols, row_blocks=row_blocks)
-    c = dot_exact(a.reshape(B, hk, H // hk, M, K), b[:, ::-1, None], st, spec, row_cols=row_cols, row_blocks=row_blocks)
+    c = dot_exact(a.reshape(B, hk, H // hk, M, K), b[:, :, None], st, spec, row_cols=row_cols, row_blocks=row_blocks)
     return c.reshape(B, H, M, c.shape[-1])
 
 
