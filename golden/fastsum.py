@@ -80,6 +80,17 @@ def block_sums_exact_in_float64(elem_a: FloatFormat | str, elem_b: FloatFormat |
     return top - q <= 52
 
 
+@lru_cache(maxsize=256)
+def _exact_blocks_checked(fa: FloatFormat, fb: FloatFormat, k: int) -> bool:
+    """block_sums_exact_in_float64(fa, fb, k) and, where it holds, check_elem_k(fa, fb, k) (a ValueError
+    for a pair golden's MX dot products do not cover; raised again on every call, as lru_cache keeps
+    no exception): the compiled path's condition, once per (formats, k)."""
+    if not block_sums_exact_in_float64(fa, fb, k):
+        return False
+    check_elem_k(fa, fb, k)
+    return True
+
+
 def kulisch_exact_in_float64(acc: FloatFormat | str, n: int) -> bool:
     """True when the float64 sum of n values of `acc` is exact in any order (integer multiples of
     acc's min subnormal below n * max_acc: <= 52 bits)."""
@@ -250,11 +261,36 @@ def _new_scratch(name: str, shape: tuple, dtype) -> np.ndarray:
     return np.empty(shape, dtype)
 
 
+_JIT: list = []  # golden.jit_engines, once imported (numba loads on the first compiled call)
+
+
+def _jit():
+    """The module golden.jit_engines (imported on first use, then from this list: the per-call cost
+    of an import statement is microseconds, and the engines are called per band)."""
+    if not _JIT:
+        from . import jit_engines
+
+        _JIT.append(jit_engines)
+    return _JIT[0]
+
+
 def _mx_f32_kernel():
     """The compiled loop of mx_values_f32 (golden.jit_engines.mx_values_loop; numba, cached on disk)."""
-    from .jit_engines import mx_values_loop
+    return _jit().mx_values_loop
 
-    return mx_values_loop
+
+def _to_last(x: np.ndarray, ax: int) -> np.ndarray:
+    """np.moveaxis(x, ax, -1) for ax in 0..x.ndim-1 (a view; the last two axes by a swap)."""
+    if ax == x.ndim - 1:
+        return x
+    return x.swapaxes(-1, -2) if ax == x.ndim - 2 else np.moveaxis(x, ax, -1)
+
+
+def _from_last(x: np.ndarray, ax: int) -> np.ndarray:
+    """np.moveaxis(x, -1, ax) for ax in 0..x.ndim-1, the inverse of _to_last."""
+    if ax == x.ndim - 1:
+        return x
+    return x.swapaxes(-1, -2) if ax == x.ndim - 2 else np.moveaxis(x, -1, ax)
 
 
 def mx_values_f32(x: np.ndarray, elem: FloatFormat | str, k: int, out: np.ndarray | None = None,
@@ -354,14 +390,14 @@ def _mx_values_compiled(x, f: FloatFormat, k: int, axis: int, scale_rule: str, o
     xa = np.asarray(x)
     if scale_rule == "ocp" and xa.dtype in (np.float32, np.float64) and xa.ndim and mx_values_f32_applies(f):
         ax = axis % xa.ndim
-        xm = np.moveaxis(xa, ax, -1)
+        xm = _to_last(xa, ax)
         if xm.shape[-1] % check_k(k) == 0 and xm.size:
             xc = np.ascontiguousarray(xm)
             table, sh, mask = _f32_rounding_table(_sat(f))
             v = np.empty(xc.shape, np.float32 if out32 else np.float64)
             if _mx_f32_kernel()(xc.reshape(1, -1, xc.shape[-1]), k, f.emax, table, sh, mask,
                                 v.reshape(1, -1, xc.shape[-1])):
-                return np.moveaxis(v, -1, ax)
+                return _from_last(v, ax)
     return None
 
 
@@ -465,11 +501,9 @@ def _rounds_like(p: tuple, reps: np.ndarray, want: np.ndarray) -> bool:
     float64 values reps bit for bit (NaN as NaN).  On one representative of every rounding-table key
     this proves it equal to golden's rounder on every float64: the rounding of a value depends on its
     key alone (sign, exponent, kept and guard bits, sticky) in both."""
-    from .jit_engines import round_bits_array
-
     got = np.empty_like(reps)
     with np.errstate(all="ignore"):
-        round_bits_array(reps, p, got)
+        _jit().round_bits_array(reps, p, got)
     return bool(((got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))).all())
 
 
@@ -677,8 +711,7 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
     all.  n_terms (with X): every sum has n_terms >= X.shape[1] elements, those past X's are +0 (row_t
     must then be given, each <= X.shape[1]).  Returns (L, M, N) float64 results, or writes them to rows
     i0 .. i0 + M - 1 of `out` (L, >= i0 + M, >= N) float64, C-contiguous, zeros past N, and returns it."""
-    from .jit_engines import SCHEME_IDS, engine
-
+    je = _jit()
     if X is None:
         dt = np.float32 if A.dtype == np.float32 and B.dtype == np.float32 and isinstance(ar, _F32Arith) else np.float64
         A = np.ascontiguousarray(A, dtype=dt)
@@ -694,19 +727,20 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
     elif out.shape[0] != shape[0] or out.shape[1] < i0 + shape[1] or out.shape[2] < shape[2]:
         raise ValueError("out too small")  # pragma: no cover - internal misuse
     M = shape[1]
-    if n_terms is not None and (row_t is None or n_terms < X.shape[1] or np.max(row_t, initial=0) > X.shape[1]):
+    if n_terms is not None and (row_t is None or n_terms < X.shape[1] or (len(row_t) and row_t.max() > X.shape[1])):
         raise ValueError("n_terms needs row_t <= X.shape[1] <= n_terms")  # pragma: no cover - internal misuse
     row_t = np.full(M, 1 << 62, np.int64) if row_t is None else np.ascontiguousarray(row_t, dtype=np.int64)
     row_n = np.full(M, shape[2], np.int64) if row_n is None else np.ascontiguousarray(row_n, dtype=np.int64)
     nt = -1 if n_terms is None else n_terms
     if isinstance(ar, _F32Arith):
-        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], None, np.uint64(0), np.uint64(0), out, i0)
+        je.engine(A, B, X, k, plus_zero, row_t, row_n, nt, je.SCHEME_IDS[scheme], None, _U0, _U0, out, i0)
     else:
-        engine(A, B, X, k, plus_zero, row_t, row_n, nt, SCHEME_IDS[scheme], ar.engine_rv, ar.sh, ar.sticky_mask, out,
-               i0)
+        je.engine(A, B, X, k, plus_zero, row_t, row_n, nt, je.SCHEME_IDS[scheme], ar.engine_rv, ar.sh, ar.sticky_mask,
+                  out, i0)
     return out
 
 
+_U0 = np.uint64(0)
 _NO_ELEMENTS = np.zeros((0, 0, 0, 0))
 _NO_OPERANDS = np.zeros((0, 0, 0))
 
@@ -856,8 +890,7 @@ def mx_matmul_values(a, b, elem_a: FloatFormat | str, elem_b: FloatFormat | str,
     M, K = a.shape[-2:]
     row_cols = _row_limits(row_cols, M, "row_cols")
     row_blocks = _row_limits(row_blocks, M, "row_blocks")
-    if ar is not None and order == "sequential" and K > 0 and block_sums_exact_in_float64(fa, fb, k):
-        check_elem_k(fa, fb, k)
+    if ar is not None and order == "sequential" and K > 0 and _exact_blocks_checked(fa, fb, check_k(k)):
         va = _mx_values_compiled(a, fa, k, -1, scale_rule)
         vb = _mx_values_compiled(b, fb, k, -2, scale_rule)
         finite = va is not None and vb is not None  # the compiled loop's values are finite

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, fields, replace
+from functools import lru_cache
 
 from golden.accumulate import ORDERS, SCHEMES
 from golden.formats import FloatFormat, parse_format
@@ -29,9 +30,14 @@ def _fmt(name: str, value: str, allow_none: bool) -> FloatFormat | None:
     if allow_none and str(value).lower() == "none":
         return None
     try:
-        return parse_format(value)
+        return _parse_name(value) if isinstance(value, str) else parse_format(value)
     except ValueError as exc:
         raise ValueError(f"parameter '{name}': {exc}") from None
+
+
+@lru_cache(maxsize=256)  # formats are read on every attention call (StageFormat.fmt, AccSpec.acc_fmt)
+def _parse_name(value: str) -> FloatFormat:
+    return parse_format(value)
 
 
 @dataclass(frozen=True)
