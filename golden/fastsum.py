@@ -327,7 +327,8 @@ def mx_values_f32(x: np.ndarray, elem: FloatFormat | str, k: int, out: np.ndarra
     rows = x.shape[-2] if x.ndim > 1 else 1
     o3 = y.view()
     o3.shape = (-1, rows, x.shape[-1])  # a view (raises if out's leading axes do not collapse)
-    if x.size and not _mx_f32_kernel()(x.reshape(-1, rows, x.shape[-1]), k, f.emax, table, sh, mask, o3):
+    if x.size and _mx_f32_kernel()(x.reshape(-1, rows, x.shape[-1]), k, f.emax, table, sh, mask, o3,
+                                    _NO_LIMITS) != _jit().MX_DONE:
         return None
     return y
 
@@ -383,10 +384,15 @@ def mx_values(x, elem: FloatFormat | str, k: int, axis: int = -1, scale_rule: st
     return _mx_values_numpy(x, elem, k, axis, scale_rule, out32) if v is None else v
 
 
-def _mx_values_compiled(x, f: FloatFormat, k: int, axis: int, scale_rule: str, out32: bool = False):
+def _mx_values_compiled(x, f: FloatFormat, k: int, axis: int, scale_rule: str, out32: bool = False,
+                        row_blocks: np.ndarray | None = None):
     """mx_values through the compiled loop straight from float32 / float64 (mx_values_loop: it checks
     that every x is a float32 value), or None where it does not apply (other scale rules or formats,
-    NaN / Inf / beyond-float32 inputs, blocks at or above 2^100).  Its values are all finite."""
+    NaN / Inf / beyond-float32 inputs, blocks at or above 2^100).  Its values are all finite.
+
+    row_blocks (M ints, blocks along the last axis of x (..., M, n) only): the caller says that row i is
+    zero (+0 or -0) in its blocks >= row_blocks[i]; those are checked instead of quantised (their MX
+    values are those zeros), and _CLAIM_FALSE is returned if one is not zero."""
     xa = np.asarray(x)
     if scale_rule == "ocp" and xa.dtype in (np.float32, np.float64) and xa.ndim and mx_values_f32_applies(f):
         ax = axis % xa.ndim
@@ -395,10 +401,23 @@ def _mx_values_compiled(x, f: FloatFormat, k: int, axis: int, scale_rule: str, o
             xc = np.ascontiguousarray(xm)
             table, sh, mask = _f32_rounding_table(_sat(f))
             v = np.empty(xc.shape, np.float32 if out32 else np.float64)
-            if _mx_f32_kernel()(xc.reshape(1, -1, xc.shape[-1]), k, f.emax, table, sh, mask,
-                                v.reshape(1, -1, xc.shape[-1])):
+            n = xc.shape[-1]
+            if row_blocks is None:
+                shape, lim = (1, -1, n), _NO_LIMITS
+            else:
+                if ax != xa.ndim - 1 or xa.ndim < 2:
+                    raise ValueError("row_blocks needs blocks along the last axis")  # pragma: no cover - internal misuse
+                shape, lim = (-1, xc.shape[-2], n), row_blocks
+            r = _mx_f32_kernel()(xc.reshape(shape), k, f.emax, table, sh, mask, v.reshape(shape), lim)
+            if r == _jit().MX_DONE:
                 return _from_last(v, ax)
+            if r == _jit().MX_CLAIM_FALSE:
+                return _CLAIM_FALSE
     return None
+
+
+_NO_LIMITS = np.zeros(0, np.int64)
+_CLAIM_FALSE = "claim false"  # _mx_values_compiled: a row of x is not zero where row_blocks said
 
 
 def _mx_values_numpy(x, elem, k: int, axis: int, scale_rule: str, out32: bool = False) -> np.ndarray:
@@ -891,13 +910,18 @@ def mx_matmul_values(a, b, elem_a: FloatFormat | str, elem_b: FloatFormat | str,
     row_cols = _row_limits(row_cols, M, "row_cols")
     row_blocks = _row_limits(row_blocks, M, "row_blocks")
     if ar is not None and order == "sequential" and K > 0 and _exact_blocks_checked(fa, fb, check_k(k)):
-        va = _mx_values_compiled(a, fa, k, -1, scale_rule)
+        # with row_blocks the compiled loop checks A's zero blocks instead of quantising them
+        va = _mx_values_compiled(a, fa, k, -1, scale_rule, row_blocks=row_blocks)
+        claim_checked = va is not None and row_blocks is not None
+        if va is _CLAIM_FALSE:  # the claim does not hold: compute every block
+            row_blocks = None
+            va = _mx_values_compiled(a, fa, k, -1, scale_rule)
         vb = _mx_values_compiled(b, fb, k, -2, scale_rule)
         finite = va is not None and vb is not None  # the compiled loop's values are finite
         va = _mx_values_numpy(a, fa, k, -1, scale_rule) if va is None else va
         vb = _mx_values_numpy(b, fb, k, -2, scale_rule) if vb is None else vb
         if finite or (_all_finite(va) and _all_finite(vb)):
-            if row_blocks is not None and not _zero_past_blocks(va, row_blocks, k):
+            if row_blocks is not None and not claim_checked and not _zero_past_blocks(va, row_blocks, k):
                 row_blocks = None  # the claim does not hold: compute every block
             with np.errstate(all="ignore"):
                 return _mx_engine(va, vb, k, scheme, ar, row_blocks, row_cols)

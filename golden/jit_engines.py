@@ -61,52 +61,66 @@ bits_f32 = _bitcast(types.uint32, types.float32, "The float32 whose bit pattern 
 
 
 BITS_2_100 = (100 + 127) << 23  # float32 bit pattern of 2^100 (the float32 MX path's limit)
+MX_DONE, MX_NOT_HERE, MX_CLAIM_FALSE = 1, 0, 2  # mx_values_loop's results
 
 
 @numba.njit(cache=True, nogil=True)
-def mx_values_loop(x, k, emax, table, sh, mask, out):  # pragma: no cover - compiled
+def mx_values_loop(x, k, emax, table, sh, mask, out, lim):  # pragma: no cover - compiled
     """golden.fastsum.mx_values_f32's loop (see there): x (A, R, L) float32 or float64, L a multiple of
     k, the blocks consecutive along L; out (A, R, L) float32 or float64, L contiguous.  Each x as
-    float32 (False if a float64 x is not a float32 value, or NaN); per block amax = the largest |x| bit
-    pattern (patterns of non-negative floats order like their values), s = clamp(floor(log2 amax) -
-    emax, -127, 127) from its exponent field (E = 0: zero or subnormal amax -> -127); every element
-    y = x * 2^-s (exact in float32), rounded by the table lookup (key (b >> sh) + ((b + mask) >> sh)),
-    times 2^s (exact).  False also for a block at or above 2^100 or holding Inf (out is then partly
-    written).  Per row three passes, each a simple loop the compiler vectorises: float32 conversion,
-    block scales, elements."""
+    float32 (MX_NOT_HERE if a float64 x is not a float32 value, or NaN); per block amax = the largest
+    |x| bit pattern (patterns of non-negative floats order like their values), s = clamp(floor(log2
+    amax) - emax, -127, 127) from its exponent field (E = 0: zero or subnormal amax -> -127); every
+    element y = x * 2^-s (exact in float32), rounded by the table lookup (key (b >> sh) + ((b + mask)
+    >> sh)), times 2^s (exact).  MX_NOT_HERE also for a block at or above 2^100 or holding Inf (out is
+    then partly written).  Per row three passes, each a simple loop the compiler vectorises: float32
+    conversion, block scales, elements.
+
+    lim (R,) int64, or empty for no limits: the caller says that the blocks >= lim[r] of row r (of
+    every a) are zero.  They are not quantised but checked: each x there must be +0 or -0 (its MX
+    value is itself: an all-zero block keeps its zeros, whatever the scale), and that x is written to
+    out.  MX_CLAIM_FALSE as soon as one is not (out is then partly written); else MX_DONE."""
     L = x.shape[2]
     x32 = np.empty(L, np.float32)
     xb = x32.view(np.uint32)
     nb = L // k
     inv = np.empty(nb, np.float32)
     sc = np.empty(nb, np.float32)
+    limited = lim.shape[0] > 0
     for a in range(x.shape[0]):
         for r in range(x.shape[1]):
             xr = x[a, r]
             orow = out[a, r]
+            n = min(max(lim[r], 0), nb) * k if limited else L
+            nz = False
+            for j in range(n, L):
+                nz |= xr[j] != 0.0
+                orow[j] = xr[j]
+            if nz:
+                return MX_CLAIM_FALSE
             bad = False
-            for j in range(L):
+            for j in range(n):
                 xf = np.float32(xr[j])
                 bad |= np.float64(xf) != np.float64(xr[j])
                 x32[j] = xf
             if bad:
-                return False
-            for t in range(nb):
+                return MX_NOT_HERE
+            for t in range(n // k):
                 amax = np.uint32(0)
                 for j in range(t * k, t * k + k):
                     amax = max(amax, xb[j] & np.uint32(0x7FFFFFFF))
                 if amax >= BITS_2_100:
-                    return False
+                    return MX_NOT_HERE
                 e = min(max(np.int64(amax >> np.uint32(23)) - 127 - emax, -127), 127) + 127  # biased exp of 2^s
                 inv[t] = bits_f32(np.uint32((254 - e) << 23))  # 2^-s (normal)
                 sc[t] = bits_f32(np.uint32(max(e << 23, 0x00400000)))  # 2^s; 2^-127 is the subnormal 0x00400000
-            for t in range(nb):
+            for t in range(n // k):
                 iv = inv[t]
                 st = sc[t]
                 for j in range(t * k, t * k + k):
                     b = f32_bits(x32[j] * iv)
                     orow[j] = table[((b + mask) >> sh) + (b >> sh)] * st
-    return True
+    return MX_DONE
 
 
 @numba.njit(inline="always")

@@ -500,6 +500,39 @@ def test_mx_matmul_values_equals_golden(elem, k, acc, scheme):
         assert same(got, ref).all(), (case, np.argwhere(~same(got, ref))[:3])
 
 
+@pytest.mark.parametrize("k", [4, 32])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_mx_values_compiled_row_blocks(k, dtype):
+    """The compiled MX loop told that rows are zero past a block limit (causal P) gives golden's MX
+    values bit for bit, zeros of both signs included, without quantising those blocks; a limit that is
+    wrong (a non-zero or NaN element there) is reported as such, and a NaN before the limit or a
+    non-float32 value still hands over to the other paths."""
+    import golden.fastsum as fs
+
+    f = parse_format("E4M3")
+    rng = np.random.default_rng(k)
+    M, nb = 40, 5
+    x = _operands(rng, (2, 3, M, nb * k), 2.0).astype(np.float32).astype(dtype)
+    lim = rng.integers(0, nb + 2, M)  # 0: all zero; > nb: no zero block
+    zero = np.arange(nb * k)[None, :] >= np.minimum(lim, nb)[:, None] * k
+    x[..., zero] = 0.0
+    x[1, 2, zero] = -0.0
+    got = fs._mx_values_compiled(x, f, k, -1, "ocp", row_blocks=lim)
+    assert same(got, mx_quantize(x, f, k, axis=-1).values).all()
+    i = int(np.flatnonzero(lim < nb)[0])
+    for bad in (1e-3, np.nan):
+        y = x.copy()
+        y[0, 1, i, -1] = bad
+        assert fs._mx_values_compiled(y, f, k, -1, "ocp", row_blocks=lim) is fs._CLAIM_FALSE
+    y = x.copy()
+    y[0, 0, int(np.flatnonzero(lim > 0)[0]), 0] = np.nan  # inside the quantised blocks: not this path
+    assert fs._mx_values_compiled(y, f, k, -1, "ocp", row_blocks=lim) is None
+    if dtype == np.float64:
+        y = x.copy()
+        y[1, 1, int(np.flatnonzero(lim > 0)[0]), 0] = 1 + 2.0**-40  # not a float32 value
+        assert fs._mx_values_compiled(y, f, k, -1, "ocp", row_blocks=lim) is None
+
+
 def test_mx_matmul_values_takes_the_compiled_path(monkeypatch):
     """Finite operands with an exact engine never build an MXTensor (mx_quantize_fast / mx_dot_values unused)."""
     import golden.fastsum as fs
