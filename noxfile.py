@@ -56,15 +56,21 @@ def sim_full(session: nox.Session) -> None:
 
 @nox.session(name="sim-icarus-long", python=False)
 def sim_icarus_long(session: nox.Session) -> None:
-    """The Icarus sets of sim-full at the Verilator counts (>= 2000 sums per set, 200 of length 1000;
-    APACE_ICARUS_LONG=1): about 20 CPU-hours in all (docs/rtl.md), one process.  A -k among the posargs
-    replaces the selection, so keep 'icarus' in it: `nox -s sim-icarus-long -- -k "icarus and big_full
-    and E4M3 and N32"`."""
+    """The Icarus sets at the Verilator counts (APACE_ICARUS_LONG=1): acc_seq (three sets) and
+    acc_pairwise_seq (four sets), 2 040 / 2 048 sums each with 200 of length 1000, about 1.7-2.4
+    CPU-hours per set (docs/rtl.md).  Each set runs in parts of ~15 min; a part that passes is recorded
+    in tb/icarus_long_ledger.json (commit it) and skipped by later runs while its sources are unchanged,
+    so the sets can be finished over several runs.  After a run in which no part failed it prints the
+    ledger's status (`python -m tb.common.long_runs`).  posargs go to pytest; a -k among them replaces
+    the selection, so keep `icarus_long` in it: `nox -s sim-icarus-long -- -k "icarus_long and acc_seq
+    and E4M3"`; `-k "icarus and big_full"` runs the N = 31/32 trees' Icarus sets at 2 000 sums."""
+    args = list(session.posargs)
+    select = [] if "-k" in args else ["-k", "icarus_long"]
     session.run(
-        "nice", "-n", "10", "pytest", "-m", "full", "-k", "icarus and (big_full or pairwise_seq_full or acc_seq_full)",
-        "tb/acc_seq", "tb/acc_tree", *session.posargs,
+        "nice", "-n", "10", "pytest", "-m", "full", "-rs", *select, "tb/acc_seq", "tb/acc_tree", *args,
         env={"APACE_SIM_FULL": "1", "APACE_ICARUS_LONG": "1"},
     )
+    session.run("python", "-m", "tb.common.long_runs")
 
 
 @nox.session(python=False)

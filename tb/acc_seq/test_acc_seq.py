@@ -8,6 +8,7 @@ import pytest
 
 from golden.formats import BF16, E4M3, E5M2, FP16, FloatFormat
 from tb.common.formats import fmt_to_json, rtl_params
+from tb.common.long_runs import LEDGER, Part, run_part, split_groups
 from tb.common.runner import (
     SimJob,
     full_run,
@@ -40,12 +41,16 @@ def _key(s) -> str:
     return f"{s[0].label()}-c{s[1].label()}"
 
 
-def _run(sim, s, groups, handshake) -> None:
+def _job_cfg(sim, s, groups, handshake, seed=11) -> tuple[SimJob, dict]:
     acc, comp = s
     params = {**rtl_params(acc), **rtl_params(comp, "C"), "LANES": LANES, "MAXLEN": 1024}
-    cfg = {"acc": fmt_to_json(acc), "comp": fmt_to_json(comp), "lanes": LANES, "groups": groups, "seed": 11,
+    cfg = {"acc": fmt_to_json(acc), "comp": fmt_to_json(comp), "lanes": LANES, "groups": groups, "seed": seed,
            "handshake_sums": handshake}
-    run_cocotb(SimJob(sim, "acc_seq_lanes", SOURCES, params, "cocotb_acc_seq", HERE, quick_cxx(sim)), cfg)
+    return SimJob(sim, "acc_seq_lanes", SOURCES, params, "cocotb_acc_seq", HERE, quick_cxx(sim)), cfg
+
+
+def _run(sim, s, groups, handshake) -> None:
+    run_cocotb(*_job_cfg(sim, s, groups, handshake))
 
 
 DEFAULT = [pytest.param("verilator", s, id=f"verilator-{_key(s)}", marks=pytest.mark.xdist_group(f"verilator-{_key(s)}"))
@@ -76,5 +81,32 @@ FULL_PARAMS = sim_params(SETS, key=_key, sims=[s for s in ("verilator",) if s in
 @pytest.mark.parametrize("sim,s", FULL_PARAMS)
 def test_acc_seq_full(sim, s):
     """Acceptance matrix: >= 2000 sequences per set, every set on both simulators (Icarus with fewer
-    length-1000 sums: its cost is per cycle)."""
-    _run(sim, s, FULL_GROUPS if sim == "verilator" or icarus_long() else ICARUS_FULL_GROUPS, 300)
+    length-1000 sums: its cost is per cycle; the Verilator counts on Icarus are test_acc_seq_icarus_long)."""
+    _run(sim, s, FULL_GROUPS if sim == "verilator" else ICARUS_FULL_GROUPS, 300)
+
+
+# sim-icarus-long: FULL_GROUPS (the Verilator counts, 2 040 sums with 200 of length 1000) on Icarus for
+# each ICARUS_SETS set, in resumable parts of ~3 000 clocks (tb/common/long_runs.py; one clock per element)
+LONG_PARTS = split_groups(FULL_GROUPS, LANES, clocks_per_element=1, seed=11)
+
+
+def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
+    """(set name, job, cfg, part) of every part of the long Icarus sets."""
+    out = []
+    for s in ICARUS_SETS:
+        for part in LONG_PARTS:
+            job, cfg = _job_cfg("icarus", s, [list(g) for g in part.groups], 0, seed=part.seed)
+            out.append((f"acc_seq {_key(s)}", job, cfg, part))
+    return out
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("s", ICARUS_SETS, ids=_key)
+@pytest.mark.parametrize("part", LONG_PARTS, ids=lambda p: f"part{p.index:02d}")
+def test_acc_seq_icarus_long(s, part):
+    """One part of a long Icarus set (nox -s sim-icarus-long); skipped when the ledger holds it."""
+    if not icarus_long() or "icarus" not in simulators():
+        pytest.skip("the long Icarus sets run under nox -s sim-icarus-long (APACE_ICARUS_LONG=1)")
+    job, cfg = _job_cfg("icarus", s, [list(g) for g in part.groups], 0, seed=part.seed)
+    if run_part(job, cfg, part, f"acc_seq {_key(s)}", len(LONG_PARTS)) == "in ledger":
+        pytest.skip(f"passed before with the same sources and configuration ({LEDGER.name})")

@@ -8,6 +8,7 @@ import pytest
 
 from golden.formats import BF16, E4M3, FP16
 from tb.common.formats import fmt_to_json, rtl_params
+from tb.common.long_runs import LEDGER, Part, run_part, split_groups
 from tb.common.runner import (
     SimJob,
     full_run,
@@ -109,12 +110,16 @@ def _pw_key(s) -> str:
     return f"pw-{s[0].label()}-c{s[1].label()}"
 
 
-def _pw_run(sim, s, groups, **kw) -> None:
+def _pw_job_cfg(sim, s, groups, seed=13, **kw) -> tuple[SimJob, dict]:
     acc, comp = s
     params = {**rtl_params(acc), **rtl_params(comp, "C"), "LANES": PW_LANES, "SCHEME": 6, "MAXLEN": 1025}
     cfg = {"acc": fmt_to_json(acc), "comp": fmt_to_json(comp), "lanes": PW_LANES, "schemes": list(SCHEMES),
-           "groups": groups, "seed": 13, **kw}
-    run_cocotb(SimJob(sim, "acc_pairwise_lanes", PW_SOURCES, params, "cocotb_acc_pairwise", HERE, quick_cxx(sim)), cfg)
+           "groups": groups, "seed": seed, **kw}
+    return SimJob(sim, "acc_pairwise_lanes", PW_SOURCES, params, "cocotb_acc_pairwise", HERE, quick_cxx(sim)), cfg
+
+
+def _pw_run(sim, s, groups, **kw) -> None:
+    run_cocotb(*_pw_job_cfg(sim, s, groups, **kw))
 
 
 PW_DEFAULT = sim_params(PW_SETS[:1], key=_pw_key)
@@ -141,4 +146,31 @@ def test_acc_pairwise_seq_backpressure(sim, s):
 @pytest.mark.parametrize("sim,s", sim_params(PW_SETS, key=_pw_key, sims=_only("verilator"))
                          + sim_params(PW_SETS, key=_pw_key, sims=_only("icarus")))
 def test_acc_pairwise_seq_full(sim, s):
-    _pw_run(sim, s, PW_FULL_GROUPS if sim == "verilator" or icarus_long() else PW_ICARUS_FULL_GROUPS)
+    """>= 2000 sums per set on Verilator; a reduced count on Icarus (the Verilator counts on Icarus are
+    test_acc_pairwise_seq_icarus_long)."""
+    _pw_run(sim, s, PW_FULL_GROUPS if sim == "verilator" else PW_ICARUS_FULL_GROUPS)
+
+
+# sim-icarus-long: PW_FULL_GROUPS (the Verilator counts, 2 048 sums with 200 of length 1000) on Icarus for
+# the four sets, in resumable parts (tb/common/long_runs.py): ~2 clocks per element and ~0.07 s CPU per
+# clock, so parts of ~12 000 clocks (~15 min)
+PW_LONG_PARTS = split_groups(PW_FULL_GROUPS, PW_LANES, clocks_per_element=2, seed=13, part_clocks=12000)
+
+
+def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
+    """(set name, job, cfg, part) of every part of the long Icarus sets of acc_pairwise_seq."""
+    return [(f"acc_pairwise_seq {_pw_key(s)[3:]}", *_pw_job_cfg("icarus", s, [list(g) for g in part.groups],
+                                                                  seed=part.seed), part)
+            for s in PW_SETS for part in PW_LONG_PARTS]
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("s", PW_SETS, ids=_pw_key)
+@pytest.mark.parametrize("part", PW_LONG_PARTS, ids=lambda p: f"part{p.index:02d}")
+def test_acc_pairwise_seq_icarus_long(s, part):
+    """One part of a long Icarus set (nox -s sim-icarus-long); skipped when the ledger holds it."""
+    if not icarus_long() or "icarus" not in simulators():
+        pytest.skip("the long Icarus sets run under nox -s sim-icarus-long (APACE_ICARUS_LONG=1)")
+    job, cfg = _pw_job_cfg("icarus", s, [list(g) for g in part.groups], seed=part.seed)
+    if run_part(job, cfg, part, f"acc_pairwise_seq {_pw_key(s)[3:]}", len(PW_LONG_PARTS)) == "in ledger":
+        pytest.skip(f"passed before with the same sources and configuration ({LEDGER.name})")
