@@ -101,8 +101,8 @@ def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
 
 
 @pytest.mark.full
-@pytest.mark.parametrize("s", ICARUS_SETS, ids=_key)
 @pytest.mark.parametrize("part", LONG_PARTS, ids=lambda p: f"part{p.index:02d}")
+@pytest.mark.parametrize("s", ICARUS_SETS, ids=_key)
 def test_acc_seq_icarus_long(s, part):
     """One part of a long Icarus set (nox -s sim-icarus-long); skipped when the ledger holds it."""
     if not icarus_long() or "icarus" not in simulators():
