@@ -334,30 +334,32 @@ def _dot_heads(a: np.ndarray, b: np.ndarray, st: StageFormat, spec: AccSpec, row
 def attention_exact(q, k, v, scaling: float, allowed, bias, cfg: AttnConfig) -> np.ndarray:
     """Exact-mode attention output (B, H, Sq, D), float64 values in acc_pv's format.
 
-    The causal structure is used where it changes no bit: query rows in bands (_row_bands), each band's
-    scores and numerators computed only up to the last key any of its rows may see (scores past it are
-    never read; numerators past it are exactly +0), and P.V told that P's rows are zero past that key,
-    so its all-zero MX blocks enter golden's recurrence as the +0 block values they are without being
-    multiplied (golden.fastsum.mx_matmul_values checks that claim).  The denominators and every
-    recurrence still run over all keys, in golden's order."""
+    The causal structure is used where it changes no bit: each row's scores computed only up to the
+    last key it may see (_row_last; scores past it are never read), its numerators in bands of query
+    rows (_row_bands) up to the last key any row of the band may see (past it they are exactly +0),
+    and P.V told that each row of P is zero past its last key, so its all-zero MX blocks enter golden's
+    recurrence as the +0 block values they are without being quantised or multiplied
+    (golden.fastsum.mx_matmul_values checks that claim).  The denominators and every recurrence still
+    run over all keys, in golden's order."""
     _check_kv_heads(k, q.shape[1])
     _check_kv_heads(v, q.shape[1])
     B, H, Sq, Sk = q.shape[0], q.shape[1], q.shape[2], k.shape[2]
     bands = masked = None
-    row_cols = row_blocks = None
+    band_cols = row_cols = row_blocks = None
     if allowed is not None and np.ndim(allowed) == 4:
-        _, bands, masked = _mask_plan(allowed, (B, H, Sq, Sk), cfg)
+        _, bands, masked, row_cols = _mask_plan(allowed, (B, H, Sq, Sk), cfg)
         if len(bands) > 1:
-            row_cols = np.zeros(Sq, np.int64)
+            band_cols = np.zeros(Sq, np.int64)
             for r0, r1, kk in bands:
-                row_cols[r0:r1] = kk
+                band_cols[r0:r1] = kk
             if cfg.pv.fmt is not None:
                 row_blocks = -(-row_cols // cfg.pv.k)
         else:
-            bands = None
+            bands = row_cols = None
+    # scores only up to each row's last visible key (the others are masked, never read)
     s = _scores(q, k, scaling, bias, lambda a, b: _dot_heads(a, b, cfg.qk, cfg.acc_qk, row_cols=row_cols))
     e, _ = _softmax_parts(s, allowed, cfg, bands=bands, masked=masked)
-    denom = reduce_last(e, cfg.acc_sum, row_lens=row_cols)  # e is +0 past each band's last key
+    denom = reduce_last(e, cfg.acc_sum, row_lens=band_cols)  # e is +0 past each band's last key
     with np.errstate(divide="ignore", invalid="ignore"):
         if e.flags.c_contiguous and e.dtype == np.float64:
             divide_fp32_inplace(e, denom)  # = _F32(e / denom[..., None]), one pass (tests/quant/test_fused.py)
@@ -409,7 +411,7 @@ def attention_statistical(q, k, v, scaling: float, allowed, bias, cfg: AttnConfi
     _check_kv_heads(v, H)
     qv, kt = _mxv(q, cfg.qk, -1, tag="q"), np.swapaxes(_mxv(k, cfg.qk, -1, tag="k"), -1, -2)
     dot = _mm_heads(qv, kt, out32=True)
-    count, bands, masked = _mask_plan(allowed, dot.shape, cfg)
+    count, bands, masked, _ = _mask_plan(allowed, dot.shape, cfg)
     # sum|terms| as the float32 matmul gives them (the sampler takes them as they are, in float64)
     e_qk = err(cfg.acc_qk, "mx_products", _blocks(np.int64(D), cfg.qk),
                lambda: _mm_heads(np.abs(qv), np.abs(kt), out32=True))
@@ -508,9 +510,9 @@ _ROWS_PER_BAND = 32
 _PLAN: list = [None]  # [(key, mask, plan)] of the last _mask_plan: every layer of a forward shares its mask
 
 
-def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.ndarray, list, list]:
+def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.ndarray, list, list, np.ndarray]:
     """(allowed keys per row broadcast to shape[:-1], _row_bands, the masked keys of each band (~allowed
-    over its rows and keys, allowed's own broadcast shape)) for a mask; the last result is kept and
+    over its rows and keys, allowed's own broadcast shape), _row_last) for a mask; the last result is kept and
     reused while the same read-only mask object comes again (quant.emulate shares one causal mask
     array per shape between layers).  The cache entry is one tuple, replaced atomically."""
     align = max((st.k for st in (cfg.scores, cfg.pv) if st.fmt is not None), default=1)
@@ -519,13 +521,24 @@ def _mask_plan(allowed: np.ndarray, shape: tuple, cfg: AttnConfig) -> tuple[np.n
     if last is not None and last[0] == key and last[1] is allowed and not allowed.flags.writeable:
         return last[2]
     count = np.broadcast_to(np.sum(allowed, axis=-1), shape[:-1])  # before broadcasting: fewer rows
-    bands = _row_bands(np.broadcast_to(allowed, shape), align)
-    plan = (count, bands, [~allowed[..., r0:r1, :kk] for r0, r1, kk in bands])
+    last_keys = _row_last(np.broadcast_to(allowed, shape))
+    bands = _row_bands(np.broadcast_to(allowed, shape), align, last=last_keys)
+    plan = (count, bands, [~allowed[..., r0:r1, :kk] for r0, r1, kk in bands], last_keys)
     _PLAN[0] = (key, allowed, plan)
     return plan
 
 
-def _row_bands(allowed: np.ndarray, align: int, bands: int | None = None) -> list[tuple[int, int, int]]:
+def _row_last(allowed: np.ndarray) -> np.ndarray:
+    """(Sq,) int64: per query row, the end of the last key it may see in any batch row and head (0 when
+    it sees none); keys from there on are masked for the row everywhere."""
+    sq, sk = allowed.shape[-2:]
+    al = allowed.reshape(-1, sq, sk)
+    rows = al[0] if al.shape[0] == 1 else al.any(axis=0)
+    return np.where(rows.any(axis=1), sk - np.argmax(rows[:, ::-1], axis=1), 0).astype(np.int64)
+
+
+def _row_bands(allowed: np.ndarray, align: int, bands: int | None = None,
+               last: np.ndarray | None = None) -> list[tuple[int, int, int]]:
     """Bands (r0, r1, kk) of query rows r0..r1-1 covering all rows, kk = the end of the last key any of
     their rows may see (over every batch row and head), rounded up to a multiple of `align` (the MX
     block sizes along the key axis, so that bands split no block) and capped at Sk.  Keys >= kk are
@@ -535,9 +548,7 @@ def _row_bands(allowed: np.ndarray, align: int, bands: int | None = None) -> lis
         bands = min(8, sq // _ROWS_PER_BAND)
     if bands <= 1 or sk < 2 * align:
         return [(0, sq, sk)]
-    al = allowed.reshape(-1, sq, sk)
-    rows = al[0] if al.shape[0] == 1 else al.any(axis=0)
-    last = np.where(rows.any(axis=1), sk - np.argmax(rows[:, ::-1], axis=1), 0)  # end of allowed keys per row
+    last = _row_last(allowed) if last is None else last  # end of allowed keys per row
     edges = np.linspace(0, sq, bands + 1).astype(np.int64)
     out = []
     for r0, r1 in zip(edges[:-1].tolist(), edges[1:].tolist()):

@@ -304,6 +304,36 @@ class _DrawingErrorModel:
         return (sum_abs * u * np.sqrt(np.maximum(n, 1)) + extra) * rng.standard_normal(np.shape(sum_abs))
 
 
+def test_exact_row_limits_are_bit_identical(monkeypatch):
+    """Exact mode with bands and per-row key limits (scores up to each row's last key, P.V told where P's
+    rows end) gives exactly what one band over all keys gives, on padded masks, a query that sees no
+    key, a bias, and grouped KV heads."""
+    rng = np.random.default_rng(41)
+    B, H, Hkv, S, D = 2, 4, 2, 90, 16
+    q = rand32(rng, (B, H, S, D), 2.0)
+    k, v = rand32(rng, (B, Hkv, S, D), 2.0), rand32(rng, (B, Hkv, S, D))
+    pad = np.broadcast_to(causal(S), (B, 1, S, S)).copy()
+    pad[1, :, :, :9] = False  # batch row 1: left padding
+    pad[1, :, :9, 0] = True
+    empty = pad.copy()
+    empty[0, 0, 50, :] = False  # a query that sees no key
+    bias = np.where(causal(S), rng.standard_normal((1, 1, S, S)) * 0.5, 0.0)
+    configs = [dict(qk={"elem": "E4M3", "k": 8}, pv={"elem": "E4M3", "k": 4},
+                    acc_sum={"scheme": "kahan", "acc": "E5M3-ieee"}, acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"}),
+               dict(qk={"elem": "E2M1", "k": 16}, scores={"elem": "E4M3", "k": 8}, pv={"elem": "E4M3", "k": 16}),
+               dict(acc_qk={"scheme": "neumaier", "acc": "BF16"})]
+    assert len(kernels._row_bands(np.broadcast_to(causal(S), (B, H, S, S)), 8)) > 1
+    for kw in configs:
+        cfg = AttnConfig(**kw)
+        for allowed, b in ((causal(S), None), (pad, None), (empty, None), (causal(S), bias)):
+            outs = []
+            for rows in (kernels._ROWS_PER_BAND, 10**9):
+                monkeypatch.setattr(kernels, "_ROWS_PER_BAND", rows)
+                with np.errstate(invalid="ignore", divide="ignore"):
+                    outs.append(kernels.attention_exact(q, k, v, 0.25, allowed, b, cfg))
+            assert bits_equal(outs[0], outs[1]), kw
+
+
 @pytest.mark.parametrize("scale", [1.0, 30.0])
 def test_statistical_bands_are_bit_identical(monkeypatch, scale):
     """Statistical mode in bands of query rows (the masked part of the score / P matrices skipped) gives
