@@ -100,3 +100,20 @@ def test_every_registered_long_set_covers_the_verilator_counts():
         assert sums >= 2000 and long_sums >= 200, name
         assert len({c["seed"] for c, _ in items}) == len(items), name
         assert all(c["groups"] == [list(g) for g in p.groups] for c, p in items), name
+
+
+def test_run_or_skip(tmp_path, monkeypatch):
+    """A long part's pytest item skips outside sim-icarus-long and once the ledger holds it."""
+    monkeypatch.setattr(long_runs, "LEDGER", tmp_path / "ledger.json")
+    runs = []
+    monkeypatch.setattr(long_runs, "run_cocotb", lambda job, cfg: runs.append(cfg))
+    job, part = _job(tmp_path), long_runs.Part(0, ((1, 8),), 5)
+    monkeypatch.delenv("APACE_ICARUS_LONG", raising=False)
+    with pytest.raises(pytest.skip.Exception, match="sim-icarus-long"):
+        long_runs.run_or_skip(job, {"seed": 5}, part, "set", 1)
+    monkeypatch.setenv("APACE_ICARUS_LONG", "1")
+    monkeypatch.setenv("APACE_SIMS", "icarus")
+    long_runs.run_or_skip(job, {"seed": 5}, part, "set", 1)
+    with pytest.raises(pytest.skip.Exception, match="passed before"):
+        long_runs.run_or_skip(job, {"seed": 5}, part, "set", 1)
+    assert len(runs) == 1

@@ -8,11 +8,10 @@ import pytest
 
 from golden.formats import BF16, E4M3, E5M2, FP16, FloatFormat
 from tb.common.formats import fmt_to_json, rtl_params
-from tb.common.long_runs import LEDGER, Part, run_part, split_groups
+from tb.common.long_runs import Part, run_or_skip, split_groups
 from tb.common.runner import (
     SimJob,
     full_run,
-    icarus_long,
     quick_cxx,
     run_cocotb,
     sim_params,
@@ -105,8 +104,5 @@ def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
 @pytest.mark.parametrize("s", ICARUS_SETS, ids=_key)
 def test_acc_seq_icarus_long(s, part):
     """One part of a long Icarus set (nox -s sim-icarus-long); skipped when the ledger holds it."""
-    if not icarus_long() or "icarus" not in simulators():
-        pytest.skip("the long Icarus sets run under nox -s sim-icarus-long (APACE_ICARUS_LONG=1)")
     job, cfg = _job_cfg("icarus", s, [list(g) for g in part.groups], 0, seed=part.seed)
-    if run_part(job, cfg, part, f"acc_seq {_key(s)}", len(LONG_PARTS)) == "in ledger":
-        pytest.skip(f"passed before with the same sources and configuration ({LEDGER.name})")
+    run_or_skip(job, cfg, part, f"acc_seq {_key(s)}", len(LONG_PARTS))

@@ -8,7 +8,7 @@ import pytest
 
 from golden.formats import BF16, E4M3, FP16
 from tb.common.formats import fmt_to_json, rtl_params
-from tb.common.long_runs import LEDGER, Part, run_part, split_groups
+from tb.common.long_runs import Part, run_or_skip, split_groups
 from tb.common.runner import (
     SimJob,
     full_run,
@@ -169,8 +169,5 @@ def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
 @pytest.mark.parametrize("s", PW_SETS, ids=_pw_key)
 def test_acc_pairwise_seq_icarus_long(s, part):
     """One part of a long Icarus set (nox -s sim-icarus-long); skipped when the ledger holds it."""
-    if not icarus_long() or "icarus" not in simulators():
-        pytest.skip("the long Icarus sets run under nox -s sim-icarus-long (APACE_ICARUS_LONG=1)")
     job, cfg = _pw_job_cfg("icarus", s, [list(g) for g in part.groups], seed=part.seed)
-    if run_part(job, cfg, part, f"acc_pairwise_seq {_pw_key(s)[3:]}", len(PW_LONG_PARTS)) == "in ledger":
-        pytest.skip(f"passed before with the same sources and configuration ({LEDGER.name})")
+    run_or_skip(job, cfg, part, f"acc_pairwise_seq {_pw_key(s)[3:]}", len(PW_LONG_PARTS))

@@ -87,6 +87,19 @@ def part_digest(job: SimJob, cfg: Mapping) -> str:
     return h.hexdigest()[:16]
 
 
+def run_or_skip(job: SimJob, cfg: Mapping, part: Part, set_name: str, n_parts: int) -> None:
+    """The body of a long part's pytest item: skipped outside `nox -s sim-icarus-long` (or without
+    Icarus) and when the ledger holds the part; else run_part."""
+    import pytest
+
+    from .runner import icarus_long, simulators
+
+    if not icarus_long() or "icarus" not in simulators():
+        pytest.skip("the long Icarus sets run under nox -s sim-icarus-long (APACE_ICARUS_LONG=1)")
+    if run_part(job, cfg, part, set_name, n_parts) == "in ledger":
+        pytest.skip(f"passed before with the same sources and configuration ({LEDGER.name})")
+
+
 def read_ledger(path: Path | None = None) -> dict:
     """The ledger's records, {digest: record}; {} when there is no ledger yet."""
     p = Path(path or LEDGER)

@@ -304,6 +304,18 @@ class _DrawingErrorModel:
         return (sum_abs * u * np.sqrt(np.maximum(n, 1)) + extra) * rng.standard_normal(np.shape(sum_abs))
 
 
+def _padded_masks(rng, B: int, S: int, pad_len: int, empty_row: int):
+    """(causal mask with batch row 1 left-padded by pad_len keys (its first pad_len queries see key 0),
+    the same with query empty_row of batch row 0 seeing no key, a causal additive bias)."""
+    pad = np.broadcast_to(causal(S), (B, 1, S, S)).copy()
+    pad[1, :, :, :pad_len] = False
+    pad[1, :, :pad_len, 0] = True
+    empty = pad.copy()
+    empty[0, 0, empty_row, :] = False
+    bias = np.where(causal(S), rng.standard_normal((1, 1, S, S)) * 0.5, 0.0)
+    return pad, empty, bias
+
+
 def test_exact_row_limits_are_bit_identical(monkeypatch):
     """Exact mode with bands and per-row key limits (scores up to each row's last key, P.V told where P's
     rows end) gives exactly what one band over all keys gives, on padded masks, a query that sees no
@@ -312,12 +324,7 @@ def test_exact_row_limits_are_bit_identical(monkeypatch):
     B, H, Hkv, S, D = 2, 4, 2, 90, 16
     q = rand32(rng, (B, H, S, D), 2.0)
     k, v = rand32(rng, (B, Hkv, S, D), 2.0), rand32(rng, (B, Hkv, S, D))
-    pad = np.broadcast_to(causal(S), (B, 1, S, S)).copy()
-    pad[1, :, :, :9] = False  # batch row 1: left padding
-    pad[1, :, :9, 0] = True
-    empty = pad.copy()
-    empty[0, 0, 50, :] = False  # a query that sees no key
-    bias = np.where(causal(S), rng.standard_normal((1, 1, S, S)) * 0.5, 0.0)
+    pad, empty, bias = _padded_masks(rng, B, S, 9, 50)
     configs = [dict(qk={"elem": "E4M3", "k": 8}, pv={"elem": "E4M3", "k": 4},
                     acc_sum={"scheme": "kahan", "acc": "E5M3-ieee"}, acc_pv={"scheme": "kahan", "acc": "E5M3-ieee"}),
                dict(qk={"elem": "E2M1", "k": 16}, scores={"elem": "E4M3", "k": 8}, pv={"elem": "E4M3", "k": 16}),
@@ -347,12 +354,7 @@ def test_statistical_bands_are_bit_identical(monkeypatch, scale):
     v = rng.standard_normal((B, Hkv, S, D)).astype(np.float32)
     cz = causal(S).copy()
     cz.setflags(write=False)
-    pad = np.broadcast_to(causal(S), (B, 1, S, S)).copy()
-    pad[1, :, :, :7] = False  # batch row 1: left padding
-    pad[1, :, :7, 0] = True
-    empty = pad.copy()
-    empty[0, 0, 40, :] = False  # a query that sees no key
-    bias = np.where(causal(S), rng.standard_normal((1, 1, S, S)) * 0.5, 0.0)
+    pad, empty, bias = _padded_masks(rng, B, S, 7, 40)
     configs = [
         dict(qk={"elem": "E4M3"}, pv={"elem": "E4M3"}),
         dict(qk={"elem": "E4M3"}, pv={"elem": "E4M3", "k": 4}, acc_sum={"scheme": "kahan", "acc": "E5M3-ieee"},
