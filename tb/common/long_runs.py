@@ -118,8 +118,8 @@ def _record(digest: str, entry: dict, path: Path | None = None) -> None:
         records = read_ledger(p)
         records[digest] = entry
         tmp = p.with_suffix(".tmp")
-        tmp.write_text(json.dumps(dict(sorted(records.items(), key=lambda kv: (kv[1]["set"], kv[1]["part"]))),
-                                  indent=1) + "\n")
+        rows = sorted(records.items(), key=lambda kv: (kv[1]["set"], kv[1]["part"]))
+        tmp.write_text("{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in rows) + "\n}\n")  # a line each
         os.replace(tmp, p)
 
 
