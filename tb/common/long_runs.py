@@ -28,7 +28,7 @@ from pathlib import Path
 from .runner import ROOT, SimJob, run_cocotb
 
 LEDGER = Path(os.environ.get("APACE_LONG_LEDGER", ROOT / "tb" / "icarus_long_ledger.json"))
-PART_CLOCKS = 3000  # about 12 min of Icarus per part for acc_seq (8 lanes x 7 schemes, ~0.25 s CPU per clock)
+PART_CLOCKS = 3000  # acc_seq (8 lanes x 7 schemes): ~0.04 s CPU per clock, ~2 min per part (measured)
 # what a part's result depends on besides its build, test module and configuration
 GOLDEN_FILES = ("__init__.py", "accumulate.py", "arith.py", "formats.py")
 
