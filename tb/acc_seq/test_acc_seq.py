@@ -89,14 +89,14 @@ def test_acc_seq_full(sim, s):
 LONG_PARTS = split_groups(FULL_GROUPS, LANES, clocks_per_element=1, seed=11)
 
 
+def _long_part(s, part: Part) -> tuple[str, SimJob, dict]:
+    """(set name, job, cfg) of one part of a long Icarus set."""
+    return (f"acc_seq {_key(s)}", *_job_cfg("icarus", s, part.group_lists, 0, seed=part.seed))
+
+
 def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
     """(set name, job, cfg, part) of every part of the long Icarus sets."""
-    out = []
-    for s in ICARUS_SETS:
-        for part in LONG_PARTS:
-            job, cfg = _job_cfg("icarus", s, [list(g) for g in part.groups], 0, seed=part.seed)
-            out.append((f"acc_seq {_key(s)}", job, cfg, part))
-    return out
+    return [(*_long_part(s, part), part) for s in ICARUS_SETS for part in LONG_PARTS]
 
 
 @pytest.mark.full
@@ -104,5 +104,5 @@ def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
 @pytest.mark.parametrize("s", ICARUS_SETS, ids=_key)
 def test_acc_seq_icarus_long(s, part):
     """One part of a long Icarus set (nox -s sim-icarus-long); skipped when the ledger holds it."""
-    job, cfg = _job_cfg("icarus", s, [list(g) for g in part.groups], 0, seed=part.seed)
-    run_or_skip(job, cfg, part, f"acc_seq {_key(s)}", len(LONG_PARTS))
+    name, job, cfg = _long_part(s, part)
+    run_or_skip(job, cfg, part, name, len(LONG_PARTS))

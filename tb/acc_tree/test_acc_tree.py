@@ -157,11 +157,14 @@ def test_acc_pairwise_seq_full(sim, s):
 PW_LONG_PARTS = split_groups(PW_FULL_GROUPS, PW_LANES, clocks_per_element=2, seed=13, part_clocks=12000)
 
 
+def _long_part(s, part: Part) -> tuple[str, SimJob, dict]:
+    """(set name, job, cfg) of one part of a long Icarus set of acc_pairwise_seq."""
+    return (f"acc_pairwise_seq {_pw_key(s)[3:]}", *_pw_job_cfg("icarus", s, part.group_lists, seed=part.seed))
+
+
 def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
     """(set name, job, cfg, part) of every part of the long Icarus sets of acc_pairwise_seq."""
-    return [(f"acc_pairwise_seq {_pw_key(s)[3:]}", *_pw_job_cfg("icarus", s, [list(g) for g in part.groups],
-                                                                  seed=part.seed), part)
-            for s in PW_SETS for part in PW_LONG_PARTS]
+    return [(*_long_part(s, part), part) for s in PW_SETS for part in PW_LONG_PARTS]
 
 
 @pytest.mark.full
@@ -169,5 +172,5 @@ def long_runs() -> list[tuple[str, SimJob, dict, Part]]:
 @pytest.mark.parametrize("s", PW_SETS, ids=_pw_key)
 def test_acc_pairwise_seq_icarus_long(s, part):
     """One part of a long Icarus set (nox -s sim-icarus-long); skipped when the ledger holds it."""
-    job, cfg = _pw_job_cfg("icarus", s, [list(g) for g in part.groups], seed=part.seed)
-    run_or_skip(job, cfg, part, f"acc_pairwise_seq {_pw_key(s)[3:]}", len(PW_LONG_PARTS))
+    name, job, cfg = _long_part(s, part)
+    run_or_skip(job, cfg, part, name, len(PW_LONG_PARTS))

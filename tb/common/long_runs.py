@@ -46,6 +46,11 @@ class Part:
     def sums(self) -> int:
         return sum(c for _, c in self.groups)
 
+    @property
+    def group_lists(self) -> list[list[int]]:
+        """groups as the testbenches' cfg and the ledger write them: [[length, count], ...]."""
+        return [list(g) for g in self.groups]
+
 
 def split_groups(groups: Sequence[Sequence[int]], lanes: int, clocks_per_element: int, seed: int,
                  part_clocks: int = PART_CLOCKS) -> list[Part]:
@@ -134,7 +139,7 @@ def run_part(job: SimJob, cfg: Mapping, part: Part, set_name: str, n_parts: int)
     run_cocotb(job, cfg)
     after = os.times()
     _record(digest, {
-        "set": set_name, "part": part.index, "of": n_parts, "groups": [list(g) for g in part.groups],
+        "set": set_name, "part": part.index, "of": n_parts, "groups": part.group_lists,
         "sums": part.sums, "seed": part.seed, "passed": datetime.date.today().isoformat(),
         "wall_s": round(time.time() - wall),
         "cpu_s": round(time.process_time() - cpu + (after.children_user - child.children_user)
