@@ -12,6 +12,11 @@ float64 values with every golden rounding A(.) done the way golden.fastsum docum
     proves it equal everywhere); failing that, one lookup in that table (the value of the code
     rnd_t[key], key = (float64 bits >> sh) * 2 + (any bit under sh set)).  golden's step rounds the
     float64 result of each + and -, which is what is rounded here.
+    Where the format's values are all float32 values and round_f32 passes its check on every pair of
+    them (golden.fastsum._TableArith.engine_rv32), the state is held in float32 instead (eight values
+    per AVX2 vector, not four): each + and - of two state values is the float32 operation, rounded by
+    round_f32; each element (a float64 product or block sum) is rounded by round_bits and is then a
+    float32 value exactly.
 No fastmath: LLVM neither reassociates nor contracts the float64 operations.
 
 The elements are computed inside the loop from two operand matrices: element t of sum (i, j) is
@@ -125,25 +130,58 @@ def mx_values_loop(x, k, emax, table, sh, mask, out, lim):  # pragma: no cover -
 
 @numba.njit(inline="always")
 def round_bits(v, p):  # pragma: no cover - compiled
-    """RNE of the float64 v into a narrow float format, by the operations of golden.formats.rounder
-    (normals: _round_bits_normal's add-and-mask on the bit pattern, unbounded exponent; below 2^emin:
-    _round_fixed_quantum's rint at the fixed quantum; then the overflow policy where the result exceeds
-    max (Inf included), NaN -> NaN), branch-free so that loops over it vectorise.  p =
-    golden.fastsum._round_params(fmt):
-    (shift 52 - m, 2^(shift-1) - 1, bits of 2^emin, 2^(m - emin), 2^(emin - m), max, overflow value)
-    with the overflow value +Inf ('inf'), max ('saturate') or NaN ('nan') -- given the sign of v.
+    """RNE of the float64 v into a narrow float format, branch-free so that loops over it vectorise: add
+    and subtract C = 1.5 * 2^(e + 52 - m), e = max(v's exponent, emin) (the float64 addition rounds at
+    the format's quantum 2^(e - m), RNE, which below 2^emin is the fixed 2^(emin - m); e at most emax + 1,
+    where any result overflows), v's sign kept on a zero result; then the overflow value, with v's sign,
+    where the result exceeds max (Inf included); a NaN stays a NaN.  p = golden.fastsum._round_params(fmt):
+    (bits of 2^emin, bits of 2^(emax + 1), C's bits less e's, max, the overflow value's bits: +Inf
+    ('inf'), max ('saturate') or NaN ('nan')).
     Not the rounding of record: golden.fastsum._rounds_like checks it against golden's rounding table
     on one value of every class of float64 inputs (sign, exponent, kept and guard bits, sticky) before the
-    engine uses it, and the rounding depends on nothing else."""
-    sh, half_m1, mn_bits, up, down, mx, ovf = p
+    engine uses it, and the rounding depends on nothing else (the quantum is at least v's own 2^(e - m),
+    so the guard bit is one of the class's bits)."""
+    lo, hi, kc, mx, ovf_bits = p
     b = f64_bits(v)
-    a = b & np.uint64(0x7FFFFFFFFFFFFFFF)
-    rn = (b + half_m1 + ((b >> sh) & np.uint64(1))) & ~((np.uint64(1) << sh) - np.uint64(1))
-    rs = f64_bits(np.rint(v * up) * down)
-    # selects on bit patterns (all-ones / zero masks): no branches, so the loops around vectorise
-    r = _pick(a >= mn_bits, rn, rs)
-    r = _pick(abs(bits_f64(r)) > mx, f64_bits(np.copysign(ovf, v)), r)
-    return bits_f64(_pick(v != v, f64_bits(np.nan), r))
+    sgn = b & np.uint64(0x8000000000000000)
+    # (a signed clamp: exponent fields are non-negative as int64, and signed compares vectorise best)
+    big = bits_f64(np.uint64(min(max(np.int64(b & np.uint64(0x7FF0000000000000)), lo), hi)) + kc)
+    r = (v + big) - big
+    return bits_f64(_pick(abs(r) > mx, ovf_bits | sgn, f64_bits(r) | sgn))
+
+
+@numba.njit(inline="always")
+def round_f32(v, q):  # pragma: no cover - compiled
+    """RNE of the float32 v to the m mantissa bits of a narrow float format whose values are all float32
+    values: add and subtract C = 1.5 * 2^(e + 23 - m), e = v's exponent (the float32 addition rounds at
+    2^(e - m), RNE), v's sign kept on a zero result; then the overflow value, with v's sign, where the
+    result exceeds max; a NaN stays a NaN.  Not a rounding of every float32: below 2^emin it keeps bits
+    under the format's fixed quantum 2^(emin - m).  It is used only on the float32 sum or difference of
+    two of the format's values, which below 2^emin is a multiple of that quantum (kept as it is) and above
+    it has gone through float32's RNE first, and only after golden.fastsum._TableArith has checked it
+    against golden's addition and subtraction tables on every pair of the format's values
+    (golden.fastsum._rounds_pairs_like).  q = golden.fastsum._round_params_f32(fmt): (C's bits less e's,
+    max, the overflow value's bits) as uint32 / float32."""
+    kc, mx, ovf_bits = q
+    b = f32_bits(v)
+    sgn = np.uint32(b & np.uint32(0x80000000))
+    big = bits_f32(np.uint32(np.uint32(b & np.uint32(0x7F800000)) + kc))
+    r = (v + big) - big
+    return bits_f32(_pick32(abs(r) > mx, np.uint32(ovf_bits | sgn), np.uint32(f32_bits(r) | sgn)))
+
+
+@numba.njit(inline="always")
+def _pick32(cond, x, y):  # pragma: no cover - compiled
+    """x if cond else y, for uint32 bit patterns, without a branch."""
+    m = np.uint32(np.uint32(0) - np.uint32(cond))
+    return np.uint32((x & m) | (y & np.uint32(~m)))
+
+
+@numba.njit(cache=True, nogil=True)
+def round_f32_array(x, q, out):  # pragma: no cover - compiled
+    """out[i] = round_f32(x[i], q) (for golden.fastsum._rounds_pairs_like, the check against golden's tables)."""
+    for i in range(x.size):
+        out[i] = round_f32(x[i], q)
 
 
 @numba.njit(inline="always")
@@ -166,9 +204,44 @@ def rnd(v, rv, sh, sticky):  # pragma: no cover - replaced by the overload in co
     raise NotImplementedError
 
 
+def _is_pair(rv) -> bool:
+    """rv is (round_bits' constants, round_f32's constants): the float32 state of a narrow format."""
+    return isinstance(rv, types.BaseTuple) and len(rv.types) == 2 and isinstance(rv.types[0], types.BaseTuple)
+
+
+def state_array(n, A, rv):  # pragma: no cover - replaced by the overload in compiled code
+    """An empty array of n accumulator values: float32 for the pair of roundings, else A's dtype."""
+    raise NotImplementedError
+
+
+@overload(state_array, inline="always")
+def _state_array(n, A, rv):  # pragma: no cover - compiled
+    if _is_pair(rv):
+        def f32(n, A, rv):
+            return np.empty(n, np.float32)
+
+        return f32
+
+    def same(n, A, rv):
+        return np.empty(n, A.dtype)
+
+    return same
+
+
 @overload(rnd, inline="always")
 def _rnd(v, rv, sh, sticky):  # pragma: no cover - compiled
     # chosen when the engine is compiled for rv's type, so each loop has a single, branch-free rounding
+    if _is_pair(rv):  # a narrow format's values held as float32: the state's sums round in float32
+        if v == types.float32:
+            def pair32(v, rv, sh, sticky):
+                return round_f32(v, rv[1])
+
+            return pair32
+
+        def pair64(v, rv, sh, sticky):  # an element (a float64 product or block sum): exact as float32
+            return np.float32(round_bits(v, rv[0]))
+
+        return pair64
     if v == types.float32:  # float32 operations are already FP32's rounding
         def same(v, rv, sh, sticky):
             return v
@@ -232,13 +305,15 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
         T = K // k
     n_full = N
     z = 0.0 if plus_zero else -0.0  # X + z: + 0.0 makes a zero MX block sum +0; + -0.0 changes nothing
-    s = np.empty(N, A.dtype)  # float32 operands (FP32 product sums): float32 state and operations
-    c = np.empty(N, A.dtype)
-    cc = np.empty(N, A.dtype)
-    x = np.empty(N, A.dtype)
-    s0 = np.empty(N, A.dtype)  # the state before a zero-tail step
-    c0 = np.empty(N, A.dtype)
-    cc0 = np.empty(N, A.dtype)
+    # the state: float32 for float32 operands (FP32 product sums) and for a narrow format held as float32
+    s = state_array(N, A, rv)
+    c = state_array(N, A, rv)
+    cc = state_array(N, A, rv)
+    x = state_array(N, A, rv)
+    xs = np.empty(N, A.dtype)  # a block sum before its rounding
+    s0 = state_array(N, A, rv)  # the state before a zero-tail step
+    c0 = state_array(N, A, rv)
+    cc0 = state_array(N, A, rv)
     for l in range(L):
         for i in range(M):
             s[:] = 0.0
@@ -270,13 +345,13 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
                     for j in range(N):
                         x[j] = rnd(a * B[l, t, j], rv, sh, sticky)
                 else:
-                    x[:N] = 0.0
+                    xs[:N] = 0.0
                     for u in range(t * k, t * k + k):
                         a = A[l, i, u]
                         for j in range(N):
-                            x[j] += a * B[l, u, j]
+                            xs[j] += a * B[l, u, j]
                     for j in range(N):
-                        x[j] = rnd(x[j], rv, sh, sticky)
+                        x[j] = rnd(xs[j], rv, sh, sticky)
                 if scheme == 0:
                     for j in range(N):
                         s[j] = rnd(s[j] + x[j], rv, sh, sticky)

@@ -15,6 +15,7 @@ from golden.fastsum import (
     block_sums_exact_in_float64,
     kulisch_exact_in_float64,
     mx_block_matmul,
+    mx_matmul_values,
 )
 from golden.formats import parse_format, round_to
 from golden.mx import MXTensor, block_values, check_elem_k, mx_quantize
@@ -701,10 +702,96 @@ def test_engine_arithmetic_rounding_is_golden_rounding(acc):
     keys = np.arange(1 << (14 + f.m), dtype=np.uint64)  # one representative per key, as _TableArith's
     reps = (((keys >> np.uint64(1)) << ar.sh) | (keys & np.uint64(1))).view(np.float64)
     assert fs._rounds_like(ar.engine_rv, reps, ar.rnd_v)
-    for i, wrong in ((5, f.max_value * 2), (0, np.uint64(53 - f.m)), (3, 2.0 ** (f.m - f.emin + 1))):
+    for i, wrong in ((3, f.max_value * 2), (2, np.uint64(((53 - f.m) << 52) | (1 << 51))),
+                     (0, np.float64(2.0 ** (f.emin + 1)).view(np.int64)), (1, np.float64(2.0 ** (f.emax - 1)).view(np.int64))):
         p = list(ar.engine_rv)
         p[i] = wrong
         assert not fs._rounds_like(tuple(p), reps, ar.rnd_v), i
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("acc", ["E5M3-ieee", "E4M3", "E5M2", "E3M2", "E2M1", "E5M3", "E7M1", "E1M7"])
+def test_engine_float32_state_rounding_is_golden_rounding(acc):
+    """The float32 state of a narrow format (golden.jit_engines.round_f32) is chosen for every table
+    format whose values are float32 values, and rounds the float32 sum and difference of every pair of
+    the format's values (NaN, +-Inf, +-0 included) as golden's rounder rounds their exact float64 sum and
+    difference; with one constant wrong the construction check rejects it."""
+    import golden.fastsum as fs
+    from golden.formats import all_values
+    from golden.jit_engines import round_f32_array
+
+    f = parse_format(acc)
+    ar = fs._TableArith(f)
+    assert ar.engine_rv32 is not None and ar.engine_rv32[0] is ar.engine_rv
+    v = np.append(all_values(f), np.nan)
+    v32 = v.astype(np.float32)
+    for op in (np.add, np.subtract):
+        with np.errstate(all="ignore"):
+            x32 = op(v32[:, None], v32[None, :]).reshape(-1)
+            want = round_to(op(v[:, None], v[None, :]).reshape(-1), f)
+        got = np.empty_like(x32)
+        round_f32_array(x32, ar.engine_rv32[1], got)
+        ok = same(got.astype(np.float64), want)
+        assert ok.all(), (op.__name__, x32[~ok][:5], got[~ok][:5], want[~ok][:5])
+    q = ar.engine_rv32[1]
+    for i, wrong in ((0, np.uint32(((24 - f.m) << 23) | 0x400000)), (1, np.float32(f.max_value * 2)),
+                     (2, np.float32(-f.max_value).view(np.uint32))):
+        p = list(q)
+        p[i] = wrong
+        assert not fs._rounds_pairs_like(tuple(p), ar.vals, ar.add_t, ar.sub_t), i
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_engine_float32_state_not_taken_beyond_float32():
+    """A 9-bit format whose values leave float32's range (E8M0: up to 2^128) is not held as float32, and
+    its engine still equals golden."""
+    import golden.fastsum as fs
+
+    f = parse_format("E8M0")
+    assert fs._round_params_f32(f) is None and fs._TableArith(f).engine_rv32 is None
+    x = np.random.default_rng(3).standard_normal((30, 20)) * np.exp2(np.random.default_rng(4).integers(-140, 140, (30, 20)))
+    for scheme in ("naive", "kahan"):
+        assert same(accumulate_values(x, scheme, f), accumulate(x, scheme, f).value).all()
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("acc", ["E5M3-ieee", "E4M3", "E2M1"])
+@pytest.mark.parametrize("scheme", SCHEMES)
+def test_engine_float32_state_equals_float64_state(monkeypatch, acc, scheme):
+    """The engine with the float32 state == the engine with the float64 state bit for bit, and both ==
+    golden: plain sums of adversarial rows (with the +0 tail of row limits) and MX products with k = 4
+    (block sums inside the loop) and k = 16 (block sums from the matmul)."""
+    import golden.fastsum as fs
+
+    rng = np.random.default_rng(abs(hash((acc, scheme, "f32"))) % 2**32)
+    f = parse_format(acc)
+    x = _adversarial(rng, 40, 37, acc)
+    lens = rng.integers(0, 38, 40)
+    xl = np.where(np.arange(37) < lens[:, None], x, 0.0)  # zeros past each row's length: row_lens' claim
+    # P-like rows (zeros past a causal limit, told by row_blocks) times V-like columns, one of them negative
+    a = np.tril(rng.random((3, 40, 64)) * np.exp2(rng.integers(-12, 4, (3, 40, 1))), 23)
+    b = rng.standard_normal((3, 64, 5))
+    b[0, :, 0] = -np.abs(b[0, :, 0])
+
+    def run():
+        out = [accumulate_values(x, scheme, acc), accumulate_values(xl, scheme, acc, row_lens=lens)]
+        for k in (4, 16):
+            rb = (np.minimum(np.arange(40) + 24, 64) + k - 1) // k
+            out.append(mx_matmul_values(a, b, "E4M3", "E4M3", k, scheme, acc, row_blocks=rb))
+        return out
+
+    ar = fs._arith(f, None)
+    assert ar.engine_rv32 is not None
+    got32 = run()
+    monkeypatch.setattr(ar, "engine_rv32", None)
+    got64 = run()
+    monkeypatch.undo()
+    ref = [accumulate(x, scheme, acc).value, accumulate(xl, scheme, acc).value]
+    ref += [mx_matmul_values(a, b, "E4M3", "E4M3", k, scheme, acc) for k in (4, 16)]  # (no row limits)
+    for g32, g64 in zip(got32, got64):
+        assert same(g32, g64).all()
+    for g, r in zip(got32, ref):
+        assert same(g, r).all()
 
 
 @pytest.mark.parametrize("acc", ["FP32", "E5M3-ieee"])
