@@ -759,8 +759,8 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
                   row_n: np.ndarray | None = None, n_terms: int | None = None, out: np.ndarray | None = None,
                   i0: int = 0) -> np.ndarray:
     """golden's sequential recurrence, compiled (golden.jit_engines.engine), in the engine `ar`'s
-    representation, over the elements x[l, i, t, j] = sum_u A[l, i, tk+u] B[l, tk+u, j] (A (L, M, K),
-    B (L, K, N) float64) or, given X (L, T, M, N), x[l, i, t, j] = X[l, t, i, j]; elements t >= row_t[i]
+    representation, over the elements x[l, i, t, j] = sum_u A[l, i, tk+u] B[l // rep, tk+u, j] (A (L, M, K),
+    B (L / rep, K, N) float64) or, given X (L, T, M, N), x[l, i, t, j] = X[l, t, i, j]; elements t >= row_t[i]
     are +0 instead and only sums j < row_n[i] are computed (the others 0); row_t / row_n (M,) default to
     all.  n_terms (with X): every sum has n_terms >= X.shape[1] elements, those past X's are +0 (row_t
     must then be given, each <= X.shape[1]).  Returns (L, M, N) float64 results, or writes them to rows
@@ -796,7 +796,7 @@ def _compiled_dot(A: np.ndarray | None, B: np.ndarray | None, k: int, plus_zero:
 
 _U0 = np.uint64(0)
 _NO_ELEMENTS = np.zeros((0, 0, 0, 0))
-_NO_OPERANDS = np.zeros((0, 0, 0))
+_NO_OPERANDS = np.zeros((1, 0, 0))  # (one empty B: the engine takes B[0] when it is given elements)
 
 
 _COMPILED_ROWS = 256  # sums per compiled call of _engine_values: a cache-sized transposed copy
@@ -1005,7 +1005,16 @@ def _mx_engine(va: np.ndarray, vb: np.ndarray, k: int, scheme: str, ar, row_t=No
     L = math.prod(lead)
     if k < _BLAS_MIN_K:
         A = np.broadcast_to(va, (*lead, M, K)).reshape(L, M, K)
-        B = np.broadcast_to(vb, (*lead, K, N)).reshape(L, K, N)
+        # a B broadcast over trailing leading axes (one KV head's V for its query heads) is passed once:
+        # the engine reads B[l // rep]
+        lb = (1,) * (len(lead) - (vb.ndim - 2)) + vb.shape[:-2]
+        j = len(lead)
+        while j and lb[j - 1] == 1:
+            j -= 1
+        if lb[:j] == lead[:j]:
+            B = vb.reshape(math.prod(lead[:j]), K, N)
+        else:
+            B = np.broadcast_to(vb, (*lead, K, N)).reshape(L, K, N)
         return _compiled_dot(A, B, k, True, scheme, ar, row_t=row_t, row_n=row_n).reshape(*lead, M, N)
     nb = K // k
     # the block matmuls broadcast the leading axes themselves (a B shared by several A, such as one KV

@@ -276,14 +276,16 @@ def sum_error(a, b, t, rv, sh, sticky):  # pragma: no cover - compiled
 
 @numba.njit(inline="always")
 def differs(a, b):  # pragma: no cover - compiled
-    """a and b are not the same value bit for bit (NaN always differs; +0 differs from -0)."""
-    return not (a == b and np.signbit(a) == np.signbit(b))
+    """a and b are not the same value bit for bit (NaN always differs; +0 differs from -0); no branch,
+    so that a loop or-ing it over a row vectorises."""
+    return (a != b) | (np.signbit(a) != np.signbit(b))
 
 
 @numba.njit(cache=True, nogil=True)
 def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky, out, i0):  # pragma: no cover - compiled
-    """The loop: A (L, M, K), B (L, K, N) float64 operands (float32 for an FP32 accumulator's product
-    sums: float32 products and sums are the FP32 roundings themselves), or (when X is not empty) the elements
+    """The loop: A (L, M, K), B (L / rep, K, N) float64 operands (float32 for an FP32 accumulator's product
+    sums: float32 products and sums are the FP32 roundings themselves; sums l of A use B[l // rep], as
+    rep query heads share one KV head's B), or (when X is not empty) the elements
     themselves, X (L, T, M, N) float64: element t of sum (l, i, j) is A(X[l, t, i, j]) (A(X + 0.0) with
     plus_zero: block sums, a zero sum +0); out (L, >= i0 + M, N') float64: sum (l, i, j) goes to
     out[l, i0 + i, j] (a band of rows of a larger result), N' >= N.  row_t, row_n (M,) int64: sum (l, i, j) takes its elements t < row_t[i] as above
@@ -295,6 +297,7 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
     scheme a SCHEME_IDS number; rv None (FP32), round_bits' constants, or the rounding table's values
     with sh and sticky (uint64)."""
     pre = X.shape[0] > 0
+    rep = 1
     if pre:
         L, T, M, N = X.shape
         if n_terms >= 0:
@@ -303,6 +306,7 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
         L, M, K = A.shape
         N = B.shape[2]
         T = K // k
+        rep = L // B.shape[0] if B.shape[0] else 1
     n_full = N
     z = 0.0 if plus_zero else -0.0  # X + z: + 0.0 makes a zero MX block sum +0; + -0.0 changes nothing
     # the state: float32 for float32 operands (FP32 product sums) and for a narrow format held as float32
@@ -315,6 +319,7 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
     c0 = state_array(N, A, rv)
     cc0 = state_array(N, A, rv)
     for l in range(L):
+        Bl = B[l // rep] if not pre else B[0]  # (a B shared by rep consecutive A: one KV head's)
         for i in range(M):
             s[:] = 0.0
             c[:] = 0.0
@@ -330,7 +335,7 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
                     else:
                         a = A[l, i, t]
                         for j in range(N):
-                            s[j] = rnd(s[j] + rnd(a * B[l, t, j], rv, sh, sticky), rv, sh, sticky)
+                            s[j] = rnd(s[j] + rnd(a * Bl[t, j], rv, sh, sticky), rv, sh, sticky)
                     continue
                 if t >= ti:
                     x[:N] = 0.0
@@ -343,15 +348,16 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
                 elif k == 1 and not plus_zero:
                     a = A[l, i, t]
                     for j in range(N):
-                        x[j] = rnd(a * B[l, t, j], rv, sh, sticky)
+                        x[j] = rnd(a * Bl[t, j], rv, sh, sticky)
                 else:
                     xs[:N] = 0.0
-                    for u in range(t * k, t * k + k):
+                    for u in range(t * k, t * k + k - 1):
                         a = A[l, i, u]
                         for j in range(N):
-                            xs[j] += a * B[l, u, j]
+                            xs[j] += a * Bl[u, j]
+                    a = A[l, i, t * k + k - 1]  # the last product, added and rounded in one pass
                     for j in range(N):
-                        x[j] = rnd(xs[j], rv, sh, sticky)
+                        x[j] = rnd(xs[j] + a * Bl[t * k + k - 1, j], rv, sh, sticky)
                 if scheme == 0:
                     for j in range(N):
                         s[j] = rnd(s[j] + x[j], rv, sh, sticky)
@@ -400,12 +406,10 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
                 if t >= ti:
                     # a +0 step is a fixed map of the state: once it leaves every state unchanged (bit
                     # for bit; a NaN counts as changed), the remaining +0 steps change nothing either
-                    fixed = True
+                    changed = False
                     for j in range(N):
-                        if differs(s[j], s0[j]) or differs(c[j], c0[j]) or differs(cc[j], cc0[j]):
-                            fixed = False
-                            break
-                    if fixed:
+                        changed |= differs(s[j], s0[j]) | differs(c[j], c0[j]) | differs(cc[j], cc0[j])
+                    if not changed:
                         break
             o = out[l, i0 + i]
             for j in range(N, o.shape[0]):
