@@ -294,8 +294,8 @@ def engine(A, B, X, k, plus_zero, row_t, row_n, n_terms, scheme, rv, sh, sticky,
     the sums j < row_n[i] are computed (out 0 for the others, up to N'); n_terms: the number of elements T of
     every sum when X is given and >= 0 (X then holds the first X.shape[1] <= T of them and row_t <=
     X.shape[1]: the others are +0; a band of rows whose later blocks are all zero), else T = X.shape[1];
-    scheme a SCHEME_IDS number; rv None (FP32), round_bits' constants, or the rounding table's values
-    with sh and sticky (uint64)."""
+    scheme a SCHEME_IDS number; rv None (FP32), round_bits' constants, the pair (round_bits' constants,
+    round_f32's constants) for a float32 state, or the rounding table's values with sh and sticky (uint64)."""
     pre = X.shape[0] > 0
     rep = 1
     if pre:
