@@ -507,6 +507,11 @@ class _F32Arith:
 _TABLE_MAX_BITS = 9
 
 
+def _same_bits(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the float64 arrays a and b are equal bit for bit, a NaN matching any NaN."""
+    return bool(((a.view(np.int64) == b.view(np.int64)) | (np.isnan(a) & np.isnan(b))).all())
+
+
 def _round_params(fmt: FloatFormat) -> tuple:
     """The constants of golden.jit_engines.round_bits for the float format fmt (see there)."""
     m, emin = fmt.m, fmt.emin
@@ -540,8 +545,7 @@ def _rounds_pairs_like(q: tuple, vals: np.ndarray, add_t: np.ndarray, sub_t: np.
             got = np.empty(got32.size, np.float32)
             _jit().round_f32_array(got32.reshape(-1), q, got)
             want = vals[table]
-            got = got.astype(np.float64)
-            if not ((got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))).all():
+            if not _same_bits(got.astype(np.float64), want):
                 return False
     return True
 
@@ -554,7 +558,7 @@ def _rounds_like(p: tuple, reps: np.ndarray, want: np.ndarray) -> bool:
     got = np.empty_like(reps)
     with np.errstate(all="ignore"):
         _jit().round_bits_array(reps, p, got)
-    return bool(((got.view(np.int64) == want.view(np.int64)) | (np.isnan(got) & np.isnan(want))).all())
+    return _same_bits(got, want)
 
 
 class _TableArith:
@@ -620,7 +624,7 @@ class _TableArith:
         r = round_to(exact, self.fmt)
         codes = self.enc(exact)
         back = self.vals[codes]
-        if not ((back.view(np.int64) == r.view(np.int64)) | (np.isnan(back) & np.isnan(r))).all():
+        if not _same_bits(back, r):
             raise AssertionError(f"table of {self.fmt.label()} does not reproduce golden's rounder")  # pragma: no cover
         return codes.reshape(-1)
 
