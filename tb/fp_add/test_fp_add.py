@@ -38,7 +38,7 @@ def _job(sim: str, fmt: FloatFormat, lat: int) -> SimJob:
 def _run(sim, c) -> None:
     fmt, mode, n, lat, twosum = c
     cfg = {"fmt": fmt_to_json(fmt), "lanes": LANES, "latency": lat, "mode": mode, "n_random": n, "seed": 7,
-           "twosum": twosum and sim == "verilator"}
+           "twosum": twosum}
     run_cocotb(_job(sim, fmt, lat), cfg)
 
 
