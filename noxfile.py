@@ -57,8 +57,8 @@ def sim_full(session: nox.Session) -> None:
 @nox.session(name="sim-icarus-long", python=False)
 def sim_icarus_long(session: nox.Session) -> None:
     """The Icarus sets at the Verilator counts (APACE_ICARUS_LONG=1): acc_seq (three sets) and
-    acc_pairwise_seq (four sets), 2 040 / 2 048 sums each with 200 of length 1000: about 0.35 / 2.6
-    CPU-hours per set (docs/rtl.md).  Each set runs in ten parts; a part that passes is recorded
+    acc_pairwise_seq (four sets), 2 040 / 2 048 sums each with 200 of length 1000: 0.3–0.8 / 1.6–1.9
+    CPU-hours per set (measured, docs/rtl.md).  Each set runs in ten parts; a part that passes is recorded
     in tb/icarus_long_ledger.json (commit it) and skipped by later runs while its sources are unchanged,
     so the sets can be finished over several runs.  After a run in which no part failed it prints the
     ledger's status (`python -m tb.common.long_runs`).  posargs go to pytest; a -k among them replaces
