@@ -39,7 +39,7 @@ def sim(session: nox.Session) -> None:
 
 
 # Issue 3's DUTs (adder, accumulators, trees); the MX units have their own sim-mx / sim-mx-full.
-SIM_FULL_DIRS = ("tb/fp_add", "tb/acc_seq", "tb/acc_tree")
+SIM_FULL_DIRS = ("tb/fp_add", "tb/acc_seq", "tb/acc_tree", "tb/acc_kulisch_tree")
 
 
 @nox.session(name="sim-full", python=False)

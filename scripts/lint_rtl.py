@@ -57,6 +57,9 @@ PARAM_SETS: dict[str, list[dict]] = {
     "acc_pairwise_seq": [{**s, "SCHEME": k, "MAXLEN": 1024} for s in ACC_SETS[:2] for k in range(6)]
     + [{**ACC_SETS[0], "SCHEME": 5, "MAXLEN": 1}, {**ACC_SETS[2], "SCHEME": 1, "MAXLEN": 4095}],
     "acc_kulisch_seq": [{**E4M3, "MAXLEN": 1}, {**FP16, "MAXLEN": 1000}, {**BF16, "MAXLEN": 4096}],
+    "acc_kulisch_tree": [{**E4M3, "N": 1}, {**E2M1, "N": 2}, {**FP16, "N": 31}, {**BF16, "N": 1000}],
+    "kulisch_term": [{k: v for k, v in f.items() if k != "OVF"} for f in (E4M3, E2M1, FP16, BF16)]
+    + [{"EW": 5, "MW": 10, "SPECIAL": 0, "FW": 42}],
 }
 
 

@@ -46,6 +46,8 @@ ILLEGAL = [
     ("acc_seq", {"CEW": 1, "CSPECIAL": 0, "COVF": 1}, "ILLEGAL_PARAMETER_SPECIAL_ieee_needs_EW"),
     ("acc_tree", {"N": 0}, "ILLEGAL_PARAMETER_N"),
     ("acc_kulisch_seq", {"MAXLEN": 0}, "ILLEGAL_PARAMETER_MAXLEN"),
+    ("acc_kulisch_tree", {"N": 0}, "ILLEGAL_PARAMETER_N"),
+    ("kulisch_term", {"EW": 5, "MW": 10, "SPECIAL": 0, "FW": 40}, "ILLEGAL_PARAMETER_FW"),
     ("fp_round", {"SUBEXACT": 2}, "ILLEGAL_PARAMETER_SUBEXACT"),
     ("fp_round", {"EW": 5, "MW": 10, "ZW": 10, "SUBEXACT": 1}, "ILLEGAL_PARAMETER_ZW"),
     ("acc_pairwise_seq", {"MAXLEN": 0}, "ILLEGAL_PARAMETER_MAXLEN"),
@@ -88,6 +90,8 @@ SYNTH: dict[str, dict] = {
     "acc_seq": {**E3M2, **E3M2C, "SCHEME": 2},
     "acc_tree": {**E3M2, **E3M2C, "SCHEME": 0, "N": 3},
     "acc_kulisch_seq": {**E4M3, "MAXLEN": 64},
+    "acc_kulisch_tree": {**E4M3, "N": 3},
+    "kulisch_term": {"EW": 4, "MW": 3, "SPECIAL": 1},
     "acc_pairwise_seq": {**E3M2, **E3M2C, "SCHEME": 4, "MAXLEN": 32},
 }
 
