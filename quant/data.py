@@ -18,8 +18,10 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import sys
 import zlib
+from contextlib import contextmanager
 from pathlib import Path
 
 DEFAULT_MODEL = "smollm2"
@@ -61,47 +63,85 @@ def smollm2_gguf() -> Path:
     return files[0]
 
 
+@contextmanager
+def _exclusive(lock_path: Path):
+    """Hold an exclusive advisory lock on `lock_path` (created if missing), so that concurrent first uses
+    (two pytest workers, two runs) build a cached item once, one after the other, instead of writing
+    the same files at the same time."""
+    import fcntl
+
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def publish_dir(out: Path, build, marker: str = "apace_converted.json") -> Path:
+    """Make the cached directory `out` once: `build(tmp)` fills a private temporary directory, which is
+    renamed to `out` with `marker` written last.  Returns at once when `out/marker` exists; a
+    concurrent caller waits on a lock beside `out` and then finds the finished directory.  An
+    interrupted build leaves no marker, so the next call builds again."""
+    if (out / marker).exists():
+        return out
+    with _exclusive(out.with_name(out.name + ".lock")):
+        if (out / marker).exists():  # finished by a concurrent caller while this one waited
+            return out
+        tmp = out.with_name(f"{out.name}.partial-{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(parents=True)
+        try:
+            info = build(tmp)
+        except BaseException:  # interrupted or failed: leave nothing half-built behind
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        (tmp / marker).write_text(json.dumps(info or {}))
+        if out.exists():
+            shutil.rmtree(out)
+        tmp.rename(out)
+    return out
+
+
 def convert_gguf(gguf: Path, out_root: Path | None = None) -> Path:
     """Convert a GGUF checkpoint into a plain LlamaForCausalLM directory (cached, idempotent).
 
     transformers dequantises the GGUF weights to fp32; a model loaded from GGUF cannot be saved
     directly, so a plain model is rebuilt from its config (without quantization_config) and state dict.
     The output directory name carries a content key of the GGUF file; a finished conversion is marked
-    by a file 'apace_converted.json' written last, so an interrupted conversion is redone.
+    by a file 'apace_converted.json' written last, so an interrupted conversion is redone
+    (`publish_dir`, which also makes concurrent first uses convert once).
     """
     out_root = out_root or data_dir() / "models"
     out = out_root / f"{gguf.stem}-{_file_key(gguf)}"
-    if (out / "apace_converted.json").exists():
-        return out
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-    print(f"apace: converting {gguf.name} to a Hugging Face checkpoint in {out} (first use only) ...", file=sys.stderr)
-    src_dir, name = str(gguf.parent), gguf.name
-    tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=name)
-    loaded = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=name, dtype=torch.float32)
-    cfg = AutoConfig.from_pretrained(src_dir, gguf_file=name)
-    cfg_dict = cfg.to_dict()
-    cfg_dict.pop("quantization_config", None)
-    cfg = type(cfg).from_dict(cfg_dict)
-    model = type(loaded)(cfg)
-    missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
-    if unexpected or [m for m in missing if "lm_head" not in m]:
-        raise ValueError(f"GGUF conversion of {gguf}: missing {missing}, unexpected {unexpected}")
-    if missing:  # tied embeddings
-        model.tie_weights()
-    tmp = out.with_name(out.name + ".partial")
-    tmp.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(tmp)
-    tok.save_pretrained(tmp)
-    (tmp / "apace_converted.json").write_text(json.dumps({"source": str(gguf), "key": _file_key(gguf)}))
-    if out.exists():
-        import shutil
+    def build(tmp: Path) -> dict:
+        import torch
+        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
-        shutil.rmtree(out)
-    tmp.rename(out)
-    print(f"apace: conversion done: {out}", file=sys.stderr)
-    return out
+        print(f"apace: converting {gguf.name} to a Hugging Face checkpoint in {out} (first use only) ...",
+              file=sys.stderr)
+        src_dir, name = str(gguf.parent), gguf.name
+        tok = AutoTokenizer.from_pretrained(src_dir, gguf_file=name)
+        loaded = AutoModelForCausalLM.from_pretrained(src_dir, gguf_file=name, dtype=torch.float32)
+        cfg = AutoConfig.from_pretrained(src_dir, gguf_file=name)
+        cfg_dict = cfg.to_dict()
+        cfg_dict.pop("quantization_config", None)
+        cfg = type(cfg).from_dict(cfg_dict)
+        model = type(loaded)(cfg)
+        missing, unexpected = model.load_state_dict(loaded.state_dict(), strict=False)
+        if unexpected or [m for m in missing if "lm_head" not in m]:
+            raise ValueError(f"GGUF conversion of {gguf}: missing {missing}, unexpected {unexpected}")
+        if missing:  # tied embeddings
+            model.tie_weights()
+        model.save_pretrained(tmp)
+        tok.save_pretrained(tmp)
+        print(f"apace: conversion done: {out}", file=sys.stderr)
+        return {"source": str(gguf), "key": _file_key(gguf)}
+
+    return publish_dir(out, build)
 
 
 def resolve_model(spec: str | None = None) -> Path:
@@ -191,9 +231,9 @@ def austen_text(book: str = "prideprejudice", part: str = "heldout") -> str:
     sel = {"all": lines, "calib": lines[:half], "heldout": lines[half:]}[part]
     text = "\n".join(sel)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    tmp = cache.with_suffix(".partial")
+    tmp = cache.with_name(f"{cache.name}.partial-{os.getpid()}")  # one per process: concurrent first uses
     tmp.write_text(text, encoding="utf-8")
-    tmp.rename(cache)
+    os.replace(tmp, cache)
     return text
 
 
