@@ -10,14 +10,13 @@ cfg: acc (json format), ns (the six tree sizes, in the wrapper's order), count, 
 
 from __future__ import annotations
 
-import math
-
 import cocotb
 import numpy as np
 from cocotb.triggers import FallingEdge, Timer
 
 from golden.accumulate import accumulate
 from golden.formats import FloatFormat, encode
+from tb.acc_tree.cocotb_acc_tree import idle_schedule, tree_latency
 from tb.common.drive import start
 from tb.common.formats import fmt_from_json
 from tb.common.runner import tb_config
@@ -40,10 +39,6 @@ def special_rows(fmt: FloatFormat, count: int, n: int, rng: np.random.Generator)
     return out
 
 
-def latency(n: int) -> int:
-    return (math.ceil(math.log2(n)) if n > 1 else 0) + 2
-
-
 @cocotb.test()
 async def kulisch_tree_vs_golden(dut):
     cfg = tb_config()
@@ -58,17 +53,13 @@ async def kulisch_tree_vs_golden(dut):
     # one bus word per input vector: the six trees' rows side by side, in the wrapper's order
     codes = np.concatenate([encode(x, acc) for x in xs], axis=1)
     got = [np.full(count, -1, dtype=np.int64) for _ in ns]
-    lats = [latency(n) for n in ns]
-    slots, t = [], 0  # vector b enters at cycle slots[b]; random idle cycles in between
-    for _ in range(count):
-        t += 1 + int(rng.random() < 0.3)
-        slots.append(t)
-    by_cycle = {c: b for b, c in enumerate(slots)}
+    lats = [tree_latency(n) for n in ns]
+    by_cycle = idle_schedule(count, rng)
     aw = acc.bits
     dut.in_valid.value = 0
     dut.in_data.value = 0  # idle data is defined, so every out_data bit is 0/1 from reset on
     await start(dut)
-    for cyc in range(1, slots[-1] + max(lats) + 2):
+    for cyc in range(1, max(by_cycle) + max(lats) + 2):
         await FallingEdge(dut.clk)
         b = by_cycle.get(cyc)
         dut.in_valid.value = int(b is not None)

@@ -23,6 +23,21 @@ from tb.common.scoreboard import pack, read_int, unpack
 from tb.common.sequences import mixed
 
 
+def tree_latency(n: int) -> int:
+    """Cycles from in_valid to out_valid of a pipelined tree of n inputs: clog2(n) + 2."""
+    return (math.ceil(math.log2(n)) if n > 1 else 0) + 2
+
+
+def idle_schedule(count: int, rng: np.random.Generator) -> dict[int, int]:
+    """cycle -> index of the vector entering then, for count vectors in order with random idle cycles
+    (probability 0.3 before each vector)."""
+    by_cycle, t = {}, 0
+    for b in range(count):
+        t += 1 + int(rng.random() < 0.3)
+        by_cycle[t] = b
+    return by_cycle
+
+
 @cocotb.test()
 async def acc_tree_vs_golden(dut):
     cfg = tb_config()
@@ -35,19 +50,14 @@ async def acc_tree_vs_golden(dut):
     schemes = list(cfg.get("schemes", SCHEMES))
     exp = expected(x, acc, comp, "pairwise", schemes)
     got = {sc: {f: np.full_like(v, -1) for f, v in fields.items()} for sc, fields in exp.items()}
-    lat = (math.ceil(math.log2(n)) if n > 1 else 0) + 2
+    lat = tree_latency(n)
     nb = count // L
-    # schedule: batch b enters at cycle slot[b]; random idle cycles in between
-    slots, t = [], 0
-    for _ in range(nb):
-        t += 1 + int(rng.random() < 0.3)
-        slots.append(t)
-    by_cycle = {c: b for b, c in enumerate(slots)}
+    by_cycle = idle_schedule(nb, rng)
     aw, cw = acc.bits, comp.bits
     nvalid = len(schemes) * L
     dut.in_valid.value = 0
     await start(dut)
-    for cyc in range(1, slots[-1] + lat + 2):
+    for cyc in range(1, max(by_cycle) + lat + 2):
         await FallingEdge(dut.clk)
         b = by_cycle.get(cyc)
         dut.in_valid.value = int(b is not None)
