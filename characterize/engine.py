@@ -491,7 +491,7 @@ def _refine_path(cache_dir: str, spec: Spec, acc: str, scheme: str) -> str | Non
 
 def _store(df: pd.DataFrame, path: str) -> None:
     os.makedirs(os.path.dirname(path), exist_ok=True)
-    tmp = path + ".tmp"
+    tmp = f"{path}.{os.getpid()}.tmp"  # one per process: two runs may store the same unit at once
     df.to_parquet(tmp, index=False)
     os.replace(tmp, path)  # atomic: a unit file is either complete or absent
 

@@ -899,7 +899,7 @@ class ErrorModel:
             "probs": "41 equally spaced probabilities 0, 0.025, ..., 1",
             "meta": self.meta, "entries": {k: e.to_json() for k, e in sorted(self.entries.items())},
         }
-        tmp = path + ".tmp"
+        tmp = f"{path}.{os.getpid()}.tmp"  # one per process, as quant.data does for its caches
         text = json.dumps(d, separators=(",", ":"))
         if path.endswith(".gz"):
             with open(tmp, "wb") as raw, gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as fh:
